@@ -1,0 +1,78 @@
+"""AnSinh: case management for moving social-assistance payments from cash to accounts."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+import config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the web application. Nothing runs at import time; the scheduler is not started here."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, overrides or {})
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def load_config(app: Flask, overrides: dict) -> None:
+    app.config.update(config.load(overrides.get("ANSINH_ENV"), app.instance_path))
+    app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    from extensions import configure_sqlite, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            configure_sqlite(engine)
+    import cases.audit  # noqa: F401 - registers the hook that chains audit records at commit
+    from views.auth import load_user
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+
+
+def register_blueprints(app: Flask) -> None:
+    from views import auth, cases, proposals
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(proposals.bp)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from views.common import begin_request
+
+    app.before_request(begin_request)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from views.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from views.filters import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from commands import register
+
+    register(app)

@@ -1,0 +1,198 @@
+"""Moving a case: fire a transition, or propose it and have a second supervisor decide.
+
+Permissions are checked before any work and refused with `NotPermitted` (403); business rules
+refuse with `DomainError`. Services flush, never commit: the view commits once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cases import audit, effects
+from cases.audit import Actor
+from cases.changes import check_version, diff, snapshot, touch, utcnow
+from cases.errors import DomainError, NotPermitted
+from cases.models import Case, Proposal, ProposalStatus, User
+from cases.roles import Role
+from workflow import engine
+from workflow.table import STATES, TRANSITIONS, TransitionSpec
+
+
+@dataclass(frozen=True)
+class Action:
+    """A transition the user may start on a case now."""
+    spec: TransitionSpec
+    proposes: bool  # True: it becomes a proposal that a supervisor must approve
+
+
+def available_actions(user: User, case: Case, pending: Proposal | None) -> list[Action]:
+    """What `user` may do to `case` now, derived from the workflow table and the user's role."""
+    if user.role not in {Role.OFFICER, Role.SUPERVISOR}:
+        return []
+    actions = []
+    for trigger in engine.allowed_triggers(case.status):
+        spec = TRANSITIONS[trigger]
+        if user.role not in spec.roles or (spec.needs_approval and pending is not None):
+            continue
+        if trigger == "resume" and case.suspended_from is None:
+            continue
+        actions.append(Action(spec, spec.needs_approval))
+    return actions
+
+
+def may_decide(user: User, proposal: Proposal | None) -> bool:
+    """Whether `user` may approve or reject `proposal` (a supervisor who did not propose it)."""
+    return (proposal is not None and proposal.status is ProposalStatus.PENDING
+            and user.role is Role.SUPERVISOR and proposal.proposed_by_id != user.id)
+
+
+def pending_proposal(session: Session, case_id: int) -> Proposal | None:
+    return session.scalars(
+        select(Proposal).where(Proposal.case_id == case_id, Proposal.status == ProposalStatus.PENDING)
+    ).first()
+
+
+def start_transition(session: Session, actor: Actor, user: User, case: Case, trigger: str,
+                     payload: dict, version: int | None, reason: str | None = None) -> Proposal | None:
+    """Fire `trigger` on `case`, or, when the table says it needs approval, propose it.
+
+    Returns the proposal, or None when the transition took effect.
+    :raise NotPermitted: the user's role may not start this transition.
+    :raise StaleCase: the case changed since the form was rendered.
+    :raise DomainError: not allowed from the case's state, a proposal is pending, or the data fails.
+    """
+    spec = _spec(trigger)
+    if user.role not in spec.roles:
+        raise NotPermitted(f"Vai trò {user.role.label} không được thực hiện «{spec.label}».")
+    check_version(case, version)
+    _ensure_allowed(case, spec)
+    if spec.needs_approval:
+        return _propose(session, actor, user, case, spec, payload, reason)
+    fire_transition(session, actor, user, case, spec, payload, "case.transition", reason=reason)
+    return None
+
+
+def approve(session: Session, actor: Actor, user: User, proposal: Proposal, reason: str | None) -> Case:
+    """Approve a pending proposal: the transition fires now, after re-checking the case.
+
+    :raise NotPermitted: not a supervisor, or the proposer themselves.
+    :raise DomainError: already decided, the case changed since, or the move is no longer allowed.
+    """
+    _check_decider(user, proposal)
+    case = proposal.case
+    if case.version != proposal.case_version:
+        raise DomainError("Hồ sơ đã thay đổi sau khi đề xuất được lập, nên không thể phê duyệt. "
+                          "Hãy từ chối đề xuất này; cán bộ lập đề xuất mới nếu vẫn cần.")
+    spec = _spec(proposal.trigger)
+    _ensure_allowed(case, spec)
+    _claim(session, user, proposal, ProposalStatus.APPROVED, reason)
+    fire_transition(session, actor, user, case, spec, proposal.payload, "proposal.approve", proposal=proposal,
+          reason=reason, extra={"proposed_by": proposal.proposed_by.username,
+                                "proposal_reason": proposal.reason})
+    return case
+
+
+def reject(session: Session, actor: Actor, user: User, proposal: Proposal, reason: str) -> None:
+    """Reject a pending proposal with a reason; the case stays as it is.
+
+    :raise NotPermitted: not a supervisor, or the proposer themselves.
+    :raise DomainError: already decided, or no reason given.
+    """
+    _check_decider(user, proposal)
+    if not (reason or "").strip():
+        raise DomainError("Cần ghi lý do từ chối.", "reason")
+    _claim(session, user, proposal, ProposalStatus.REJECTED, reason)
+    audit.record(session, actor, "proposal.reject", case_id=proposal.case_id, proposal=proposal,
+                 reason=reason, detail={"trigger": proposal.trigger, "proposed_by": proposal.proposed_by.username})
+
+
+def _spec(trigger: str) -> TransitionSpec:
+    try:
+        return TRANSITIONS[trigger]
+    except KeyError:
+        raise DomainError(f"Không có thao tác «{trigger}».") from None
+
+
+def _ensure_allowed(case: Case, spec: TransitionSpec) -> None:
+    if case.status not in spec.sources:
+        raise DomainError(f"Không thể «{spec.label}» khi hồ sơ đang ở trạng thái "
+                          f"«{STATES[case.status].label}».")
+
+
+def _propose(session: Session, actor: Actor, user: User, case: Case, spec: TransitionSpec,
+             payload: dict, reason: str | None) -> Proposal:
+    if pending_proposal(session, case.id) is not None:
+        raise DomainError("Hồ sơ đang có một đề xuất chờ phê duyệt; chưa thể lập đề xuất khác.")
+    # Check the data now, on a copy of nothing: run the effect and undo it, so a proposal that
+    # could never be approved is refused while the officer still has the form in front of them.
+    _dry_run(session, case, spec, payload)
+    proposal = Proposal(
+        case_id=case.id, commune_id=case.commune_id, trigger=spec.trigger, payload=payload,
+        reason=reason, case_version=case.version, status=ProposalStatus.PENDING,
+        proposed_by_id=user.id, proposed_at=utcnow(),
+    )
+    session.add(proposal)
+    session.flush()
+    audit.record(session, actor, "proposal.create", case=case, proposal=proposal, reason=reason,
+                 detail={"trigger": spec.trigger, "state": case.status, "data": payload})
+    return proposal
+
+
+def _dry_run(session: Session, case: Case, spec: TransitionSpec, payload: dict) -> None:
+    before = snapshot(case)
+    try:
+        with session.no_autoflush:
+            effects.apply(session, case, spec.trigger, payload)
+    finally:
+        for key, value in before.items():
+            if getattr(case, key) != value and key != "status":
+                setattr(case, key, value)
+
+
+def fire_transition(session: Session, actor: Actor, user: User | None, case: Case, spec: TransitionSpec,
+                    payload: dict, action: str = "case.transition", *, proposal: Proposal | None = None,
+                    reason: str | None = None, extra: dict | None = None) -> None:
+    """Apply the form's data, move the case and write the audit record. Checks no permission:
+    callers (a user's action, an approval, later a provider's return file) have done that.
+
+    :raise DomainError: the move is not allowed from the case's state, or the data fails.
+    """
+    before, from_state = snapshot(case), case.status
+    try:
+        engine.fire(case, spec.trigger, apply=lambda c: effects.apply(session, c, spec.trigger, payload))
+    except engine.TransitionNotAllowed:
+        raise DomainError(f"Không thể «{spec.label}» từ trạng thái «{STATES[from_state].label}».") from None
+    touch(case, user)
+    session.flush()
+    changes = diff(before, snapshot(case))
+    changes.pop("status", None)
+    audit.record(session, actor, action, case=case, proposal=proposal, reason=reason, detail={
+        "trigger": spec.trigger, "from": from_state, "to": case.status, "data": payload,
+        "changes": changes, **(extra or {}),
+    })
+
+
+def _check_decider(user: User, proposal: Proposal) -> None:
+    if may_decide(user, proposal):
+        return
+    if user.role is not Role.SUPERVISOR:
+        raise NotPermitted("Chỉ lãnh đạo phê duyệt mới được duyệt hoặc từ chối đề xuất.")
+    if proposal.proposed_by_id == user.id:
+        raise NotPermitted("Không được tự phê duyệt hoặc từ chối đề xuất do chính mình lập.")
+    if proposal.status is not ProposalStatus.PENDING:
+        raise DomainError("Đề xuất này đã được xử lý.")
+
+
+def _claim(session: Session, user: User, proposal: Proposal, status: ProposalStatus, reason: str | None) -> None:
+    """Decide the proposal if it is still pending. Concurrent deciders queue on the row; one wins."""
+    claimed = session.execute(
+        update(Proposal)
+        .where(Proposal.id == proposal.id, Proposal.status == ProposalStatus.PENDING)
+        .values(status=status, decided_by_id=user.id, decided_at=utcnow(), decision_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise DomainError("Đề xuất này vừa được người khác xử lý.")
+    session.expire(proposal, ["status", "decided_by_id", "decided_at", "decision_reason"])

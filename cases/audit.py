@@ -1,0 +1,177 @@
+"""Writing and verifying the audit trail.
+
+Services call `record(...)`; the record is staged on the session and chained at commit: the
+`before_commit` hook locks the one-row head, numbers the staged records after it, hashes each
+with the previous hash and moves the head. The lock is held from there to the end of the commit
+only, and nothing reads the records table to append. So a change and its audit record land in
+one transaction or not at all, and concurrent writers on PostgreSQL queue on one row lock and
+still make one unbroken chain.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session
+
+from cases.models.audit import GENESIS_HASH, AuditHead, AuditRecord
+
+HEAD_ID = 1
+_PENDING = "ansinh_audit_pending"
+
+# The fields a record's hash covers, in this order. Changing this list breaks every chain.
+HASHED = ("seq", "occurred_at", "actor_id", "actor_username", "actor_role", "actor_unit",
+          "action", "case_id", "proposal_id", "detail", "reason", "ip", "request_id", "outcome",
+          "prev_hash")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, and from where."""
+    user_id: int | None
+    username: str | None
+    role: str | None
+    unit: str | None
+    ip: str | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def system(cls, name: str = "system", request_id: str | None = None) -> Actor:
+        return cls(None, name, "system", None, None, request_id)
+
+
+@dataclass
+class _Staged:
+    actor: Actor
+    action: str
+    case: Any = None
+    case_id: int | None = None
+    proposal: Any = None
+    detail: dict | None = None
+    reason: str | None = None
+    outcome: str = "ok"
+    occurred_at: datetime = field(default_factory=lambda: utcnow())
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable)
+
+
+def _jsonable(value: Any) -> str:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if hasattr(value, "value"):  # enums
+        return value.value
+    return str(value)
+
+
+def record(session: Session, actor: Actor, action: str, *, case=None, case_id: int | None = None,
+           proposal=None, detail: dict | None = None, reason: str | None = None,
+           outcome: str = "ok") -> None:
+    """Stage one audit record; it is chained and written when the session commits."""
+    session.info.setdefault(_PENDING, []).append(
+        _Staged(actor, action, case, case_id, proposal, detail, reason, outcome))
+
+
+def record_hash(values: dict) -> str:
+    """The SHA-256 of a record's hashed fields. None and '' hash differently."""
+    parts = []
+    for name in HASHED:
+        value = values[name]
+        if value is None:
+            parts.append("\x00")
+        elif isinstance(value, datetime):
+            parts.append(value.isoformat(sep=" ", timespec="microseconds"))
+        else:
+            parts.append(str(value))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _seal(session: Session) -> None:
+    staged: list[_Staged] = session.info.pop(_PENDING, [])
+    if not staged:
+        return
+    session.flush()  # new cases and proposals get their ids
+    head = session.execute(
+        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == HEAD_ID).with_for_update()
+    ).one()
+    seq, prev = head.last_seq, head.last_hash
+    rows = []
+    for item in staged:
+        seq += 1
+        row = {
+            "seq": seq, "occurred_at": item.occurred_at,
+            "actor_id": item.actor.user_id, "actor_username": item.actor.username,
+            "actor_role": item.actor.role, "actor_unit": item.actor.unit,
+            "action": item.action,
+            "case_id": item.case.id if item.case is not None else item.case_id,
+            "proposal_id": item.proposal.id if item.proposal is not None else None,
+            "detail": canonical_json(item.detail) if item.detail is not None else None,
+            "reason": item.reason, "ip": item.actor.ip, "request_id": item.actor.request_id,
+            "outcome": item.outcome, "prev_hash": prev,
+        }
+        row["hash"] = prev = record_hash(row)
+        rows.append(row)
+    session.execute(insert(AuditRecord), rows)
+    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(last_seq=seq, last_hash=prev))
+
+
+@event.listens_for(Session, "before_commit")
+def _seal_before_commit(session: Session) -> None:
+    _seal(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_staged(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def pending_count(session: Session) -> int:
+    return len(session.info.get(_PENDING, []))
+
+
+# --- verification --------------------------------------------------------------------------
+
+@dataclass
+class ChainReport:
+    checked: int
+    broken_seq: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_seq is None and self.problem is None
+
+
+def verify_chain(session: Session, batch: int = 20000) -> ChainReport:
+    """Walk the whole chain in order, streaming, and name the first record that does not hold."""
+    columns = [getattr(AuditRecord, n) for n in HASHED] + [AuditRecord.hash]
+    expected_seq, prev, checked = 1, GENESIS_HASH, 0
+    for row in _stream(session, select(*columns).order_by(AuditRecord.seq), batch):
+        values = row._mapping
+        if values["seq"] != expected_seq:
+            return ChainReport(checked, expected_seq, f"record {expected_seq} is missing (next is {values['seq']})")
+        if values["prev_hash"] != prev:
+            return ChainReport(checked, values["seq"], "does not follow the record before it (deleted, moved or edited)")
+        if record_hash(values) != values["hash"]:
+            return ChainReport(checked, values["seq"], "its content does not match its hash (edited)")
+        prev, expected_seq, checked = values["hash"], expected_seq + 1, checked + 1
+    head = session.execute(select(AuditHead).where(AuditHead.id == HEAD_ID)).scalar_one()
+    if head.last_seq != checked or head.last_hash != prev:
+        return ChainReport(checked, checked + 1 if head.last_seq > checked else None,
+                           f"the chain ends at {checked} but its head says {head.last_seq} (records removed from the end)")
+    return ChainReport(checked)
+
+
+def _stream(session: Session, statement, batch: int) -> Iterator:
+    result = session.execute(statement.execution_options(yield_per=batch, stream_results=True))
+    yield from result

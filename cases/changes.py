@@ -1,0 +1,58 @@
+"""Before → after for the audit trail."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import inspect
+
+from cases.errors import StaleCase
+from cases.models import Case, User
+
+# Bookkeeping the engine and the ORM keep; the trail records them in its own fields.
+_NOT_DIFFED = {"version", "updated_at", "updated_by_id", "created_at", "created_by_id", "state_entered_at"}
+DISPLAY_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def local_today() -> date:
+    """Today at the commune office (dates on forms are local dates)."""
+    return datetime.now(DISPLAY_TZ).date()
+
+
+def to_local(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc).astimezone(DISPLAY_TZ)
+
+
+def snapshot(case: Case) -> dict:
+    mapper = inspect(Case)
+    return {c.key: getattr(case, c.key) for c in mapper.column_attrs if c.key not in _NOT_DIFFED}
+
+
+def diff(before: dict, after: dict) -> dict:
+    """{field: [before, after]} for every field that changed."""
+    return {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+
+
+def touch(case: Case, user: User | None) -> None:
+    case.updated_at = utcnow()
+    case.updated_by_id = user.id if user is not None else None
+
+
+def check_version(case: Case, version: int | None) -> None:
+    """The form was rendered from `version`; refuse if the case has moved on since.
+
+    :raise StaleCase: the case was changed by someone else after the form was shown.
+    """
+    if version is not None and version != case.version:
+        raise stale(case)
+
+
+def stale(case: Case) -> StaleCase:
+    who = case.updated_by.full_name if case.updated_by is not None else "hệ thống"
+    when = to_local(case.updated_at).strftime("%H:%M ngày %d/%m/%Y")
+    return StaleCase(f"Hồ sơ này vừa được {who} thay đổi lúc {when}. Vui lòng tải lại trang "
+                     "để xem dữ liệu mới nhất; thay đổi của bạn chưa được lưu.")

@@ -1,0 +1,177 @@
+"""What each transition records on the case, from its form's data.
+
+A payload is the form's data made JSON-safe (dates as ISO strings), the same whether the
+transition fires at once or waits in a proposal for approval; each effect checks what the form
+could not (rules that need the case or the database) and raises `DomainError` on a refusal.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from cases import reference
+from cases.checks import CheckFailed, check_national_id
+from cases.errors import DomainError
+from cases.models import AccountHolder, Case, PaymentMethod, PaymentProvider, Sex
+from cases.models.case import IdentitySource
+from cases.registration import ensure_unique_national_id
+
+Effect = Callable[[Session, Case, dict], None]
+EFFECTS: dict[str, Effect] = {}
+
+
+def effect(trigger: str):
+    def register(func: Effect) -> Effect:
+        EFFECTS[trigger] = func
+        return func
+    return register
+
+
+def apply(session: Session, case: Case, trigger: str, payload: dict) -> None:
+    EFFECTS[trigger](session, case, payload)
+
+
+def _date(payload: dict, key: str) -> date | None:
+    value = payload.get(key)
+    return date.fromisoformat(value) if value else None
+
+
+def _month(payload: dict, key: str) -> date | None:
+    value = _date(payload, key)
+    return value.replace(day=1) if value else None
+
+
+def month_after(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _provider(session: Session, case: Case, provider_id) -> PaymentProvider:
+    provider = session.get(PaymentProvider, int(provider_id)) if provider_id else None
+    if provider is None or provider.province_id != case.province_id or not provider.active:
+        raise DomainError("Tổ chức chi trả không phục vụ tỉnh của hồ sơ này.", "provider_id")
+    return provider
+
+
+def _checked_id(number: str, birth_date: date | None, sex: Sex | None, field: str) -> str:
+    try:
+        return check_national_id(number, birth_date, sex)
+    except CheckFailed as failure:
+        raise DomainError(str(failure), field) from None
+
+
+@effect("verify_identity")
+def verify_identity(session: Session, case: Case, p: dict) -> None:
+    if p.get("full_name"):
+        case.full_name = p["full_name"].strip()
+    if p.get("birth_date"):
+        case.birth_date = _date(p, "birth_date")
+    if p.get("sex"):
+        case.sex = Sex(p["sex"])
+    case.national_id = _checked_id(p["national_id"], case.birth_date, case.sex, "national_id")
+    ensure_unique_national_id(session, case.national_id, case.id)
+    case.identity_source = IdentitySource(p["source"])
+    case.identity_verified_on = _date(p, "verified_on")
+    case.identity_problem = None
+    case.identity_follow_up_on = None
+
+
+@effect("record_identity_problem")
+def record_identity_problem(session: Session, case: Case, p: dict) -> None:
+    case.identity_problem = p["problem"]
+    case.identity_follow_up_on = _date(p, "follow_up_on")
+
+
+@effect("choose_account")
+def choose_account(session: Session, case: Case, p: dict) -> None:
+    holder = AccountHolder(p["holder"])
+    if holder is AccountHolder.SELF:
+        case.account_holder_name, case.account_holder_national_id = case.full_name, case.national_id
+    else:
+        if not p.get("holder_name") or not p.get("holder_national_id"):
+            raise DomainError("Tài khoản của người giám hộ/người được ủy quyền: cần họ tên và số CCCD của họ.",
+                              "holder_name")
+        case.account_holder_name = p["holder_name"].strip()
+        case.account_holder_national_id = _checked_id(p["holder_national_id"], None, None, "holder_national_id")
+    case.account_holder = holder
+    case.provider_id = _provider(session, case, p.get("provider_id")).id
+    case.account_number = p.get("account_number") or None
+    case.consent_date = _date(p, "consent_date")
+    case.payment_method = PaymentMethod.ACCOUNT
+
+
+@effect("choose_cash")
+def choose_cash(session: Session, case: Case, p: dict) -> None:
+    case.payment_method = PaymentMethod.CASH
+    case.cash_reason = p["reason"] + (f": {p['note']}" if p.get("note") else "")
+    if p.get("proxy_name"):
+        case.guardian_name = p["proxy_name"].strip()
+        case.guardian_relation = "người được ủy quyền nhận thay"
+
+
+@effect("record_account_opened")
+def record_account_opened(session: Session, case: Case, p: dict) -> None:
+    case.provider_id = _provider(session, case, p.get("provider_id")).id
+    case.account_number = p["account_number"]
+    case.account_opened_on = _date(p, "opened_on")
+
+
+@effect("confirm_account_payment")
+def confirm_account_payment(session: Session, case: Case, p: dict) -> None:
+    if not case.account_number:
+        raise DomainError("Chưa có số tài khoản: hãy ghi nhận tài khoản đã mở trước khi xác nhận chi trả.")
+    case.last_paid_month = _month(p, "month_paid")
+    case.last_payment_reference = p.get("reference") or None
+    case.payment_failure_reason = None
+
+
+@effect("report_payment_failure")
+def report_payment_failure(session: Session, case: Case, p: dict) -> None:
+    case.payment_failure_reason = p["reason"] + (f": {p['note']}" if p.get("note") else "")
+
+
+@effect("switch_to_account")
+def switch_to_account(session: Session, case: Case, p: dict) -> None:
+    case.payment_method = None  # the person chooses again, in payment_method
+    case.cash_reason = None
+
+
+@effect("switch_to_cash")
+def switch_to_cash(session: Session, case: Case, p: dict) -> None:
+    case.payment_method = PaymentMethod.CASH
+    case.cash_reason = p["reason"]
+
+
+def _legal_reason(case: Case, code: str, allowed: dict) -> str:
+    if code not in {r.code for r in allowed[case.policy_group]}:
+        raise DomainError("Căn cứ pháp lý không áp dụng cho nhóm đối tượng của hồ sơ này.", "reason_code")
+    return code
+
+
+@effect("suspend")
+def suspend(session: Session, case: Case, p: dict) -> None:
+    case.status_reason_code = _legal_reason(case, p["reason_code"], reference.suspension_reasons())
+    case.status_effective_month = _month(p, "effective_month")
+    case.status_decision_number = p["decision_number"]
+
+
+@effect("resume")
+def resume(session: Session, case: Case, p: dict) -> None:
+    case.status_reason_code = None
+    case.status_effective_month = _month(p, "effective_month")
+    case.status_decision_number = p["decision_number"]
+
+
+@effect("terminate")
+def terminate(session: Session, case: Case, p: dict) -> None:
+    case.status_reason_code = _legal_reason(case, p["reason_code"], reference.termination_reasons())
+    # The benefit stops from the month after the event (Decree 20/2021 Art. 8(2)).
+    case.status_effective_month = month_after(_date(p, "event_date"))
+    case.status_decision_number = p["decision_number"]
+
+
+@effect("reopen_identity")
+def reopen_identity(session: Session, case: Case, p: dict) -> None:
+    case.identity_problem = p["finding"]
+    case.identity_verified_on = None

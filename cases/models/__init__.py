@@ -1,0 +1,12 @@
+"""Typed SQLAlchemy 2 models, one module per part of the domain."""
+from cases.models.organisation import Commune, PaymentProvider, Province, ProviderKind, Village
+from cases.models.users import User, user_communes
+from cases.models.case import AccountHolder, Case, PaymentMethod, PolicyGroup, Sex
+from cases.models.proposal import Proposal, ProposalStatus
+from cases.models.audit import AuditHead, AuditRecord
+
+__all__ = [
+    "AccountHolder", "AuditHead", "AuditRecord", "Case", "Commune", "PaymentMethod",
+    "PaymentProvider", "PolicyGroup", "Proposal", "ProposalStatus", "Province", "ProviderKind",
+    "Sex", "User", "Village", "user_communes",
+]

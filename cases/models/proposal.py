@@ -1,0 +1,48 @@
+"""A transition that waits for a second pair of eyes (four-eyes approval)."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cases.models.case import Case
+from cases.models.types import enum_column
+from cases.models.users import User
+from extensions import db
+
+
+class ProposalStatus(str, enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Proposal(db.Model):
+    __tablename__ = "proposals"
+    __table_args__ = (
+        # A case takes one pending proposal at most.
+        Index("uq_proposals_pending_case", "case_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        Index("ix_proposals_status_commune", "status", "commune_id", "proposed_at"),
+        Index("ix_proposals_case", "case_id", "proposed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    commune_id: Mapped[int] = mapped_column(ForeignKey("communes.id"))  # for the supervisors' list
+    trigger: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON)      # the form's data, as submitted
+    reason: Mapped[str | None] = mapped_column(String(500))
+    case_version: Mapped[int]                        # the case as the proposer saw it
+    status: Mapped[ProposalStatus] = mapped_column(enum_column(ProposalStatus, "proposal_status"))
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+
+    case: Mapped[Case] = relationship()
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

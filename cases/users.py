@@ -1,0 +1,69 @@
+"""Users: creation, password hashing (argon2id) and login."""
+from __future__ import annotations
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases import audit
+from cases.audit import Actor
+from cases.changes import utcnow
+from cases.errors import DomainError
+from cases.models import Commune, Province, User
+from cases.roles import Role
+
+# Verifying against this when the username is unknown keeps both answers equally slow.
+_DUMMY_PASSWORD = "not-a-real-password"
+
+
+def hasher() -> PasswordHasher:
+    config = current_app.config
+    return PasswordHasher(time_cost=config["ARGON2_TIME_COST"], memory_cost=config["ARGON2_MEMORY_COST"],
+                          parallelism=config["ARGON2_PARALLELISM"], type=Type.ID)
+
+
+def actor_of(user: User, ip: str | None = None, request_id: str | None = None) -> Actor:
+    return Actor(user.id, user.username, user.role.value, user.unit_label, ip, request_id)
+
+
+def create_user(session: Session, actor: Actor, *, username: str, full_name: str, password: str, role: Role,
+                province: Province | None = None, communes: list[Commune] = (), email: str | None = None) -> User:
+    """Add a user scoped to a whole province or to some communes (exactly one of the two).
+
+    :raise DomainError: the username is taken, the password too short, or the scope unclear.
+    """
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise DomainError(f"Tên đăng nhập {username} đã có.", "username")
+    if len(password) < 10:
+        raise DomainError("Mật khẩu phải có ít nhất 10 ký tự.", "password")
+    if (province is None) == (not communes):
+        raise DomainError("Người dùng phải thuộc một tỉnh hoặc một số xã (chỉ một trong hai).")
+    user = User(username=username, full_name=full_name, email=email, role=role,
+                password_hash=hasher().hash(password), province=province, communes=list(communes),
+                created_at=utcnow())
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user.create", detail={
+        "username": username, "role": role, "province": province.code if province else None,
+        "communes": [c.code for c in communes]})
+    return user
+
+
+def authenticate(session: Session, username: str, password: str, ip: str | None, request_id: str | None) -> User | None:
+    """The active user with these credentials, or None. Both outcomes are audited."""
+    user = session.scalar(select(User).where(User.username == username))
+    ok = False
+    try:
+        ok = hasher().verify(user.password_hash if user else hasher().hash(_DUMMY_PASSWORD), password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if ok and user is not None and user.active:
+        if hasher().check_needs_rehash(user.password_hash):
+            user.password_hash = hasher().hash(password)
+        audit.record(session, actor_of(user, ip, request_id), "auth.login")
+        return user
+    audit.record(session, Actor(user.id if user else None, username[:64], user.role.value if user else None,
+                                None, ip, request_id), "auth.login_failed", outcome="denied")
+    return None

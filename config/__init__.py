@@ -1,0 +1,120 @@
+"""Settings, read from the environment in this one place.
+
+`load(name)` returns the settings class for `development`, `testing` or `production`; `create_app`
+turns it into Flask config. Development works with no environment at all (SQLite under
+`instance/`, a secret generated once and kept in `instance/secret_key`); production refuses to
+start without `SECRET_KEY` and `DATABASE_URL`, or with `DEBUG` on.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a safe configuration."""
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Base:
+    DEBUG = False
+    TESTING = False
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # Forms carry a CSRF token; a token lives as long as the session.
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    # argon2id work factors (RFC 9106 "second recommended" profile, memory in KiB).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+    DISPLAY_TIMEZONE = "Asia/Ho_Chi_Minh"
+    QUEUE_PAGE_SIZE = 50
+
+    def __init__(self, instance_path: str):
+        self.instance_path = instance_path
+
+    def as_dict(self) -> dict:
+        names = [n for n in dir(self) if n.isupper()]
+        return {n: getattr(self, n) for n in names}
+
+
+class Development(Base):
+    DEBUG = True
+
+    def __init__(self, instance_path: str):
+        super().__init__(instance_path)
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get(
+            "DATABASE_URL", f"sqlite:///{Path(instance_path) / 'ansinh.db'}"
+        )
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret(instance_path)
+
+
+class Testing(Base):
+    TESTING = True
+    # Cheap hashes keep the suite fast; production keeps the defaults above.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
+
+    def __init__(self, instance_path: str):
+        super().__init__(instance_path)
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+        self.SECRET_KEY = secrets.token_hex(32)
+
+
+class Production(Base):
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+    def __init__(self, instance_path: str):
+        super().__init__(instance_path)
+        missing = [n for n in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(n)]
+        if missing:
+            raise ConfigError(f"production needs {', '.join(missing)} in the environment")
+        if _env_bool("DEBUG") or _env_bool("FLASK_DEBUG"):
+            raise ConfigError("production refuses to run with DEBUG on")
+        self.SECRET_KEY = os.environ["SECRET_KEY"]
+        self.SQLALCHEMY_DATABASE_URI = os.environ["DATABASE_URL"]
+
+
+CONFIGS = {"development": Development, "testing": Testing, "production": Production}
+
+
+def load(name: str | None, instance_path: str) -> dict:
+    """Return the Flask config for `name` (default: `$ANSINH_ENV`, else development)."""
+    name = name or os.environ.get("ANSINH_ENV", "development")
+    try:
+        cls = CONFIGS[name]
+    except KeyError:
+        raise ConfigError(f"unknown ANSINH_ENV {name!r}; use one of {sorted(CONFIGS)}") from None
+    settings = cls(instance_path).as_dict()
+    settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(settings["SQLALCHEMY_DATABASE_URI"])
+    settings["ANSINH_ENV"] = name
+    return settings
+
+
+def normalise_database_url(url: str) -> str:
+    """Route plain `postgresql://` URLs to psycopg 3 (SQLAlchemy would pick psycopg2)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A development secret generated once per checkout, never written in code."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

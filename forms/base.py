@@ -1,0 +1,141 @@
+"""The base form: Vietnamese messages, and the fields the case forms share."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+# WTForms ships no Vietnamese catalogue; these are the built-in messages our fields can show.
+_VI = {
+    "This field is required.": "Trường này bắt buộc.",
+    "Not a valid date value.": "Ngày không hợp lệ (nhập dd/mm/yyyy).",
+    "Not a valid integer value.": "Phải là một số nguyên.",
+    "Not a valid choice.": "Lựa chọn không hợp lệ.",
+    "Invalid Choice: could not coerce.": "Lựa chọn không hợp lệ.",
+    "Invalid input.": "Giá trị không hợp lệ.",
+    "Field must be between %(min)d and %(max)d characters long.": "Độ dài phải từ %(min)d đến %(max)d ký tự.",
+    "Field cannot be longer than %(max)d characters.": "Không được dài quá %(max)d ký tự.",
+    "Field must be at least %(min)d characters long.": "Phải có ít nhất %(min)d ký tự.",
+    "Number must be at least %(min)s.": "Phải từ %(min)s trở lên.",
+    "Number must be at most %(max)s.": "Không được lớn hơn %(max)s.",
+    "Number must be between %(min)s and %(max)s.": "Phải nằm trong khoảng %(min)s đến %(max)s.",
+    "The CSRF token is missing.": "Biểu mẫu thiếu mã bảo vệ; hãy tải lại trang và gửi lại.",
+    "The CSRF token is invalid.": "Mã bảo vệ biểu mẫu không hợp lệ; hãy tải lại trang.",
+    "The CSRF token has expired.": "Biểu mẫu đã hết hạn; hãy tải lại trang.",
+    "The CSRF session token is missing.": "Phiên làm việc đã hết; hãy tải lại trang.",
+    "The CSRF tokens do not match.": "Mã bảo vệ biểu mẫu không khớp; hãy tải lại trang.",
+}
+
+
+class _Translations:
+    def gettext(self, string: str) -> str:
+        return _VI.get(string, string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.gettext(singular if n == 1 else plural)
+
+
+TRANSLATIONS = _Translations()
+REQUIRED = DataRequired(message="Trường này bắt buộc.")
+SELECTED = InputRequired(message="Hãy chọn một giá trị.")
+
+
+class Form(FlaskForm):
+    class Meta:
+        def get_translations(self, form):
+            return TRANSLATIONS
+
+    def payload(self, exclude: tuple[str, ...] = ()) -> dict:
+        """The form's data made JSON-safe (dates as ISO strings), for services and proposals."""
+        skip = {"csrf_token", "version", "submit", "note", *exclude}
+        return {name: _jsonable(field.data) for name, field in self._fields.items() if name not in skip}
+
+
+def _jsonable(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+class VersionedForm(Form):
+    """A form about one case, carrying the version of the case it was rendered from."""
+    version = HiddenField()
+
+    def version_number(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+def date_field(label: str, required: bool = True, **kw) -> DateField:
+    """A date typed as dd/mm/yyyy or picked in the browser (which sends yyyy-mm-dd)."""
+    return DateField(label, format=["%Y-%m-%d", "%d/%m/%Y"], validators=[REQUIRED if required else Optional()], **kw)
+
+
+class MonthField(StringField):
+    """A month, entered as mm/yyyy or picked (yyyy-mm); `data` is the first day of that month."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        raw = (valuelist[0] if valuelist else "").strip()
+        if not raw:
+            return
+        for fmt in ("%Y-%m", "%m/%Y"):
+            try:
+                self.data = datetime.strptime(raw, fmt).date().replace(day=1)
+                return
+            except ValueError:
+                continue
+        self.raw_data = [raw]
+        raise ValueError("Tháng không hợp lệ (nhập mm/yyyy).")
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.strftime("%Y-%m") if self.data else ""
+
+
+def month_field(label: str, required: bool = True) -> MonthField:
+    return MonthField(label, validators=[REQUIRED if required else Optional()])
+
+
+def text(label: str, max_length: int, required: bool = False, **kw) -> StringField:
+    validators = [REQUIRED if required else Optional(), Length(max=max_length)]
+    return StringField(label, validators=validators, filters=[_strip], **kw)
+
+
+def long_text(label: str, max_length: int = 500, required: bool = False) -> TextAreaField:
+    return TextAreaField(label, validators=[REQUIRED if required else Optional(), Length(max=max_length)],
+                         filters=[_strip])
+
+
+def choice(label: str, choices, required: bool = True, coerce=str) -> SelectField:
+    return SelectField(label, choices=choices, coerce=coerce, validators=[SELECTED if required else Optional()])
+
+
+class AmountField(IntegerField):
+    """Whole đồng, accepting the separators people type: `2.789.000`, `2,789,000 đ`."""
+
+    def process_formdata(self, valuelist):
+        raw = (valuelist[0] if valuelist else "").strip()
+        cleaned = raw.replace(".", "").replace(",", "").replace(" ", "").removesuffix("đ").removesuffix("VND")
+        self.data = None
+        if not cleaned:
+            return
+        if not cleaned.isdigit():
+            self.raw_data = [raw]
+            raise ValueError("Số tiền phải là số đồng, ví dụ 2.789.000.")
+        self.data = int(cleaned)
+
+
+def amount_field(label: str) -> AmountField:
+    return AmountField(label, validators=[Optional()])
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value

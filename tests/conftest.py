@@ -1,0 +1,176 @@
+"""Fixtures: the app on a real database, factories for users and cases, a logged-in client.
+
+The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL points there
+(.ci/run does both). The schema comes from the Alembic migrations, as in production.
+"""
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import delete, text, update
+
+from app import create_app
+from cases.audit import Actor
+from cases.models import (AuditHead, AuditRecord, Case, PolicyGroup, Proposal, ProviderKind, Sex, User,
+                          user_communes)
+from cases.models.audit import GENESIS_HASH
+from cases.organisation import commune_by_code, ensure_provider, ensure_villages, load_admin_units, province_by_code
+from cases.registration import register_case
+from cases.roles import Role
+from cases.users import create_user
+from extensions import db, write_intent
+from tests import paths
+
+BINH_GIA, TAN_VAN, LANG_SON = "06112", "06115", "20"
+OTHER_COMMUNE, OTHER_PROVINCE = "00004", "01"   # Phường Ba Đình, Hà Nội
+PASSWORD = "mat-khau-thu-nghiem"
+SYSTEM = Actor.system("test")
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    app = create_app({"ANSINH_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory)})
+    with app.app_context():
+        _fresh_schema()
+        with write_intent():
+            load_admin_units(db.session)
+            for code in (BINH_GIA, TAN_VAN):
+                ensure_villages(db.session, commune_by_code(db.session, code), ["Thôn Pò Cại", "Thôn Nà Pàn"])
+            lang_son = province_by_code(db.session, LANG_SON)
+            ensure_provider(db.session, lang_son, "AGRIBANK-LS", "Agribank chi nhánh Lạng Sơn", ProviderKind.BANK)
+            ensure_provider(db.session, lang_son, "BUUDIEN-LS", "Bưu điện tỉnh Lạng Sơn", ProviderKind.POST_OFFICE)
+            ensure_provider(db.session, province_by_code(db.session, OTHER_PROVINCE), "BIDV-HN",
+                            "BIDV Hà Nội", ProviderKind.BANK)
+            db.session.commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def _fresh_schema() -> None:
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade()
+
+
+@pytest.fixture(autouse=True)
+def _clean(app):
+    """Each test starts with no users, cases, proposals or audit records."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+        db.session.remove()
+        with write_intent():
+            for table in (AuditRecord.__table__, Proposal.__table__, Case.__table__, user_communes, User.__table__):
+                db.session.execute(delete(table))
+            db.session.execute(update(AuditHead).values(last_seq=0, last_hash=GENESIS_HASH))
+            db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user():
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role = Role.OFFICER, communes=(BINH_GIA,), province: str | None = None,
+             username: str | None = None, full_name: str | None = None) -> User:
+        n = next(counter)
+        with write_intent():
+            user = create_user(
+                db.session, SYSTEM, username=username or f"{role.value}{n}", password=PASSWORD, role=role,
+                full_name=full_name or f"Người dùng {role.value} {n}",
+                province=province_by_code(db.session, province) if province else None,
+                communes=[] if province else [commune_by_code(db.session, c) for c in communes])
+            db.session.commit()
+        return user
+    return make
+
+
+def person(**overrides) -> dict:
+    """A valid beneficiary: born 1950 in Lạng Sơn (ID prefix 020), male."""
+    data = dict(full_name="Hoàng Văn Thụ", birth_date=date(1950, 3, 2), sex=Sex.MALE,
+                national_id=None, phone="0912345678", ethnicity="Tày", commune_id=None, village_id=None,
+                address_detail=None, policy_group=PolicyGroup.BTXH, category_code="D5.K5a.1",
+                monthly_amount=None, benefit_decision_number="12/QĐ-UBND", benefit_start_month=date(2025, 7, 1),
+                guardian_name=None, guardian_national_id=None, guardian_relation=None, guardian_phone=None,
+                special_very_old=False, special_gravely_ill=False, special_cannot_travel=False,
+                special_nobody_to_authorise=False, notes=None)
+    data.update(overrides)
+    return data
+
+
+_id_serial = iter(range(1, 999_999))
+
+
+def national_id_for(birth_date: date, sex: Sex, prefix: str = "020") -> str:
+    from cases.checks import id_century_sex_digit
+    return f"{prefix}{id_century_sex_digit(birth_date.year, sex)}{birth_date.year % 100:02d}{next(_id_serial):06d}"
+
+
+@pytest.fixture
+def make_case(make_user):
+    """make_case(state=..., commune=..., **person fields): a case walked to `state` by the engine."""
+    officer_cache: dict[str, User] = {}
+
+    def make(state=None, commune: str = BINH_GIA, by: User | None = None, **fields) -> Case:
+        if by is None:
+            by = officer_cache.get(commune) or make_user(Role.OFFICER, communes=(commune,))
+            officer_cache[commune] = by
+        data = person(**fields)
+        data["commune_id"] = commune_by_code(db.session, commune).id
+        with write_intent():
+            case = register_case(db.session, SYSTEM, by, data, date.today())
+            paths.walk(db.session, case, state)
+            db.session.commit()
+        return case
+    return make
+
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+VERSION = re.compile(r'name="version"[^>]*value="([^"]*)"')
+
+
+def csrf_token(html: str) -> str:
+    return CSRF.search(html).group(1)
+
+
+def login(client, user: User, password: str = PASSWORD):
+    page = client.get("/login").get_data(as_text=True)
+    return client.post("/login", data={"username": user.username, "password": password,
+                                       "csrf_token": csrf_token(page)})
+
+
+def submit(client, url: str, data: dict, version: int | None = None):
+    """Load the form at `url` as a user would, then post `data` with its CSRF token and version."""
+    page = client.get(url)
+    assert page.status_code == 200, page.status_code
+    html = page.get_data(as_text=True)
+    form = {"csrf_token": csrf_token(html)}
+    found = VERSION.search(html)
+    if found:
+        form["version"] = found.group(1) if version is None else str(version)
+    form.update(data)
+    return client.post(url, data=form)

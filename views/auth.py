@@ -1,0 +1,55 @@
+"""Login and logout."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from cases import audit
+from cases.models import User
+from cases.users import authenticate
+from extensions import db
+from forms.auth import LoginForm
+from views.common import client_ip, current_actor
+
+bp = Blueprint("auth", __name__)
+
+
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("cases.queue"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(db.session, form.username.data, form.password.data, client_ip(), g.request_id)
+        db.session.commit()
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        flash("Tên đăng nhập hoặc mật khẩu không đúng.", "error")
+    return render_template("auth/login.html", form=form), 401 if request.method == "POST" else 200
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    audit.record(db.session, current_actor(), "auth.logout")
+    db.session.commit()
+    logout_user()
+    flash("Bạn đã đăng xuất.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _safe_next(target: str | None) -> str:
+    """Follow ?next= only within this site (no scheme, no host)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("cases.queue")

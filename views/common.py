@@ -1,0 +1,31 @@
+"""What every view needs: the acting user as an audit `Actor`, and the write intent."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import g, request
+from flask_login import current_user
+
+from cases.audit import Actor
+from cases.users import actor_of
+from extensions import set_write_intent
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def begin_request() -> None:
+    """Give the request an id (kept from a proxy's X-Request-ID when sane) and mark writers."""
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+
+def client_ip() -> str | None:
+    return request.remote_addr
+
+
+def current_actor() -> Actor:
+    if current_user.is_authenticated:
+        return actor_of(current_user, client_ip(), g.get("request_id"))
+    return Actor(None, None, None, None, client_ip(), g.get("request_id"))

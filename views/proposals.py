@@ -1,0 +1,60 @@
+"""The supervisors' pending proposals, and their decisions."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import NotFound
+
+from cases.access import proposal_scope
+from cases.actions import approve, reject
+from cases.errors import DomainError
+from cases.models import Proposal
+from cases.queues import pending_proposals
+from extensions import db
+from forms.proposals import DecisionForm
+from views.common import current_actor
+from workflow.table import STATES, TRANSITIONS
+
+bp = Blueprint("proposals", __name__)
+
+
+@bp.route("/proposals")
+@login_required
+def pending():
+    return render_template("proposals/list.html", proposals=pending_proposals(db.session, current_user),
+                           transitions=TRANSITIONS, states=STATES, form=DecisionForm())
+
+
+@bp.route("/proposals/<int:proposal_id>/<any(approve, reject):decision>", methods=["POST"])
+@login_required
+def decide(proposal_id: int, decision: str):
+    proposal = _proposal_in_scope(proposal_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        flash("Cần ghi lý do / ý kiến khi phê duyệt hoặc từ chối.", "error")
+        return redirect(url_for("cases.show", case_id=proposal.case_id))
+    label = TRANSITIONS[proposal.trigger].label
+    try:
+        if decision == "approve":
+            approve(db.session, current_actor(), current_user, proposal, form.reason.data)
+        else:
+            reject(db.session, current_actor(), current_user, proposal, form.reason.data)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        flash("Hồ sơ vừa được người khác thay đổi; đề xuất chưa được xử lý. Vui lòng tải lại.", "error")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(f"Đã phê duyệt «{label}»." if decision == "approve" else f"Đã từ chối đề xuất «{label}».", "success")
+    return redirect(url_for("cases.show", case_id=proposal.case_id))
+
+
+def _proposal_in_scope(proposal_id: int) -> Proposal:
+    proposal = db.session.scalar(select(Proposal).where(Proposal.id == proposal_id, proposal_scope(current_user)))
+    if proposal is None:
+        raise NotFound()
+    return proposal

@@ -1,0 +1,111 @@
+"""The case lifecycle as one table.
+
+Everything else — the engine, the actions on a case page, the queues' state filter, the SLA
+clock, and later the escalation sweep, reports and diagrams — is derived from `STATES` and
+`TRANSITIONS` below. A transition not listed here cannot happen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cases.roles import Role
+from workflow.states import CaseState as S
+
+OFFICE = frozenset({Role.OFFICER, Role.SUPERVISOR})
+
+
+@dataclass(frozen=True)
+class Sla:
+    """How long a case may sit in a state before someone must act."""
+    amount: int
+    unit: str                  # "working_days" (holidays and Tết excluded), "days" or "months"
+
+    @property
+    def label(self) -> str:
+        return f"{self.amount} {SLA_UNIT_LABELS[self.unit]}"
+
+
+SLA_UNIT_LABELS = {"working_days": "ngày làm việc", "days": "ngày", "months": "tháng"}
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    state: S
+    label: str                 # screen label (vi)
+    sla: Sla | None            # None: no deadline (paid, or final)
+    receiving: bool            # the person is receiving a monthly benefit in this state
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    trigger: str
+    sources: tuple[S, ...]
+    # None: the case stays where it is (an internal transition that records something).
+    # RETURN: back to the state the case was suspended from (resume).
+    dest: S | str | None
+    label: str                 # the action's name on screen (vi)
+    form: str                  # class name in forms.transitions
+    roles: frozenset[Role]
+    needs_approval: bool
+    records: str               # what the form records, for the reader and the diagram
+
+
+RETURN = "return_to_suspended_from"
+
+_STATES = [
+    StateSpec(S.IDENTITY_VERIFICATION, "Chờ xác thực danh tính", Sla(10, "working_days"), True),
+    StateSpec(S.PAYMENT_METHOD, "Chờ đăng ký phương thức chi trả", Sla(10, "working_days"), True),
+    StateSpec(S.ACCOUNT_OPENING, "Đang mở tài khoản", Sla(20, "working_days"), True),
+    StateSpec(S.PAID_BY_ACCOUNT, "Chi trả qua tài khoản", None, True),
+    StateSpec(S.PAID_IN_CASH, "Chi trả tiền mặt", Sla(90, "days"), True),     # re-engage
+    StateSpec(S.SUSPENDED, "Tạm dừng", Sla(3, "months"), False),              # review
+    StateSpec(S.TERMINATED, "Thôi hưởng", None, False),                       # final
+]
+STATES: dict[S, StateSpec] = {spec.state: spec for spec in _STATES}
+
+RECEIVING = tuple(s.state for s in _STATES if s.receiving)
+AFTER_IDENTITY = tuple(s for s in RECEIVING if s is not S.IDENTITY_VERIFICATION)
+NOT_TERMINATED = tuple(s for s in S if s is not S.TERMINATED)
+
+_T = TransitionSpec
+_TRANSITIONS = [
+    _T("verify_identity", (S.IDENTITY_VERIFICATION,), S.PAYMENT_METHOD,
+       "Xác thực danh tính", "VerifyIdentityForm", OFFICE, False,
+       "ID number, source, date, corrections to name / birth date / sex"),
+    _T("record_identity_problem", (S.IDENTITY_VERIFICATION,), None,
+       "Ghi nhận vướng mắc xác thực", "IdentityProblemForm", OFFICE, False,
+       "problem, follow-up date"),
+    _T("choose_account", (S.PAYMENT_METHOD,), S.ACCOUNT_OPENING,
+       "Đăng ký nhận qua tài khoản", "ChooseAccountForm", OFFICE, False,
+       "account holder, provider, account number if any, consent date"),
+    _T("choose_cash", (S.PAYMENT_METHOD,), S.PAID_IN_CASH,
+       "Đăng ký nhận tiền mặt", "ChooseCashForm", OFFICE, True,
+       "reason (special case, declines, other), proxy if any"),
+    _T("record_account_opened", (S.ACCOUNT_OPENING,), None,
+       "Ghi nhận đã mở tài khoản", "AccountOpenedForm", OFFICE, False,
+       "provider, account number, date opened"),
+    _T("confirm_account_payment", (S.ACCOUNT_OPENING,), S.PAID_BY_ACCOUNT,
+       "Xác nhận chi trả qua tài khoản", "ConfirmPaymentForm", OFFICE, False,
+       "month paid, provider reference"),
+    _T("report_payment_failure", (S.PAID_BY_ACCOUNT,), S.ACCOUNT_OPENING,
+       "Báo chi trả không thành công", "PaymentFailureForm", OFFICE, False,
+       "reason (account closed, wrong number, name mismatch)"),
+    _T("switch_to_account", (S.PAID_IN_CASH,), S.PAYMENT_METHOD,
+       "Chuyển sang nhận qua tài khoản", "SwitchToAccountForm", OFFICE, False, "note"),
+    _T("switch_to_cash", (S.ACCOUNT_OPENING, S.PAID_BY_ACCOUNT), S.PAID_IN_CASH,
+       "Chuyển sang nhận tiền mặt", "SwitchToCashForm", OFFICE, True, "reason"),
+    _T("suspend", RECEIVING, S.SUSPENDED,
+       "Tạm dừng trợ cấp", "SuspendForm", OFFICE, True,
+       "legal reason code, effective month, decision number"),
+    _T("resume", (S.SUSPENDED,), RETURN,
+       "Tiếp tục hưởng trợ cấp", "ResumeForm", OFFICE, True,
+       "decision number, effective month, months of arrears"),
+    _T("terminate", NOT_TERMINATED, S.TERMINATED,
+       "Thôi hưởng trợ cấp", "TerminateForm", OFFICE, True,
+       "legal reason code, event date (effective the month after), decision number"),
+    _T("reopen_identity", AFTER_IDENTITY, S.IDENTITY_VERIFICATION,
+       "Xác thực lại danh tính", "ReopenIdentityForm", OFFICE, True, "what was found wrong"),
+]
+TRANSITIONS: dict[str, TransitionSpec] = {t.trigger: t for t in _TRANSITIONS}
+
+INITIAL_STATE = S.IDENTITY_VERIFICATION
