@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 # WTForms ships no Vietnamese catalogue; these are the built-in messages our fields can show.
@@ -114,8 +115,14 @@ def long_text(label: str, max_length: int = 500, required: bool = False) -> Text
                          filters=[_strip])
 
 
-def choice(label: str, choices, required: bool = True, coerce=str) -> SelectField:
-    return SelectField(label, choices=choices, coerce=coerce, validators=[SELECTED if required else Optional()])
+def options(pairs, optgroup: str | None = None) -> list[SelectChoice]:
+    """(value, label) pairs as the option objects WTForms 3.3 expects."""
+    return [SelectChoice(value, label, optgroup=optgroup) for value, label in pairs]
+
+
+def choice(label: str, pairs=(), required: bool = True, coerce=str) -> SelectField:
+    return SelectField(label, choices=options(pairs), coerce=coerce,
+                       validators=[SELECTED if required else Optional()])
 
 
 class AmountField(IntegerField):

@@ -6,7 +6,7 @@ from wtforms.validators import Optional
 
 from cases import reference
 from cases.models import PolicyGroup, Sex
-from forms.base import REQUIRED, VersionedForm, amount_field, choice, date_field, long_text, month_field, text
+from forms.base import REQUIRED, VersionedForm, amount_field, choice, date_field, long_text, month_field, options, text
 
 SEX_CHOICES = [(Sex.MALE.value, "Nam"), (Sex.FEMALE.value, "Nữ")]
 GROUP_CHOICES = [(PolicyGroup.BTXH.value, "Bảo trợ xã hội (BTXH)"), (PolicyGroup.NCC.value, "Người có công (NCC)")]
@@ -19,14 +19,14 @@ def _optional_int(value):
 class CaseForm(VersionedForm):
     full_name = text("Họ và tên", 120, required=True)
     birth_date = date_field("Ngày sinh")
-    sex = RadioField("Giới tính", choices=SEX_CHOICES, coerce=Sex, validators=[REQUIRED])
+    sex = RadioField("Giới tính", choices=options(SEX_CHOICES), coerce=Sex, validators=[REQUIRED])
     national_id = text("Số CCCD (12 số)", 12)
     phone = text("Số điện thoại di động", 15)
     ethnicity = text("Dân tộc", 40)
     commune_id = choice("Xã/phường", [], coerce=int)
     village_id = SelectField("Thôn/khối", choices=[], coerce=_optional_int, validators=[Optional()], validate_choice=False)
     address_detail = text("Địa chỉ chi tiết", 200)
-    policy_group = RadioField("Nhóm chính sách", choices=GROUP_CHOICES, coerce=PolicyGroup, validators=[REQUIRED])
+    policy_group = RadioField("Nhóm chính sách", choices=options(GROUP_CHOICES), coerce=PolicyGroup, validators=[REQUIRED])
     category_code = choice("Diện đối tượng", [])
     monthly_amount = amount_field("Mức trợ cấp hàng tháng (đồng) — chỉ nhập với người có công")
     benefit_decision_number = text("Số quyết định hưởng", 60)
@@ -43,12 +43,11 @@ class CaseForm(VersionedForm):
 
     def __init__(self, *args, communes=(), villages=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.commune_id.choices = [(c.id, c.name) for c in communes]
-        self.village_id.choices = [("", "— chưa chọn —")] + [(v.id, f"{v.name} ({v.commune.name})") for v in villages]
-        self.category_code.choices = [
-            ("Bảo trợ xã hội", [(c.code, c.label) for c in reference.categories_of(PolicyGroup.BTXH)]),
-            ("Người có công", [(c.code, c.label) for c in reference.categories_of(PolicyGroup.NCC)]),
-        ]
+        self.commune_id.choices = options((c.id, c.name) for c in communes)
+        self.village_id.choices = options([("", "— chưa chọn —")] + [(v.id, f"{v.name} ({v.commune.name})") for v in villages])
+        self.category_code.choices = (
+            options([(c.code, c.label) for c in reference.categories_of(PolicyGroup.BTXH)], "Bảo trợ xã hội")
+            + options([(c.code, c.label) for c in reference.categories_of(PolicyGroup.NCC)], "Người có công"))
 
     def person_data(self) -> dict:
         """The typed values for `cases.registration` (not JSON-made: they never wait in a proposal)."""

@@ -8,7 +8,7 @@ from cases import reference
 from cases.models import AccountHolder, PaymentProvider
 from cases.models.case import IdentitySource
 from extensions import db
-from forms.base import VersionedForm, choice, date_field, long_text, month_field, text
+from forms.base import VersionedForm, choice, date_field, long_text, month_field, options, text
 from forms.case import SEX_CHOICES
 from workflow.table import TRANSITIONS
 
@@ -31,7 +31,7 @@ class VerifyIdentityForm(TransitionForm):
     verified_on = date_field("Ngày xác thực")
     full_name = text("Sửa họ tên (nếu CSDL dân cư khác)", 120)
     birth_date = date_field("Sửa ngày sinh (nếu khác)", required=False)
-    sex = RadioField("Sửa giới tính (nếu khác)", choices=[("", "Không sửa")] + SEX_CHOICES,
+    sex = RadioField("Sửa giới tính (nếu khác)", choices=options([("", "Không sửa")] + SEX_CHOICES),
                      validators=[Optional()], default="")
 
 
@@ -52,7 +52,7 @@ class _ProviderMixin:
         providers = db.session.scalars(
             db.select(PaymentProvider).where(PaymentProvider.province_id == self.case.province_id,
                                              PaymentProvider.active).order_by(PaymentProvider.name))
-        return [(p.id, p.name) for p in providers]
+        return options((p.id, p.name) for p in providers)
 
 
 class ChooseAccountForm(_ProviderMixin, TransitionForm):
@@ -120,7 +120,7 @@ class _LegalReasonForm(TransitionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         group = self.case.policy_group if self.case is not None else None
-        self.reason_code.choices = [(r.code, r.label) for r in self.reasons().get(group, [])]
+        self.reason_code.choices = options((r.code, r.label) for r in self.reasons().get(group, []))
 
 
 class SuspendForm(_LegalReasonForm):

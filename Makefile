@@ -1,0 +1,41 @@
+# AnSinh — the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := FLASK_APP=app $(BIN)/flask
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench install db demo chromium clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Development database under instance/ (SQLite), with the demo province and its users.
+db: install
+	$(FLASK) db upgrade
+	$(FLASK) org load
+
+demo: db
+	$(FLASK) demo load
+
+run: demo
+	@echo "AnSinh is serving on http://127.0.0.1:5000 — log in with one of the demo logins above."
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Browser tests drive Debian's chromium; install it when it is missing (tests run as root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update && apt-get install -y chromium; }
+
+test: install chromium
+	$(BIN)/pytest
+
+bench: install
+	$(FLASK) bench run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
