@@ -21,6 +21,14 @@ org = AppGroup("org", help="Administrative units.")
 users = AppGroup("users", help="User accounts.")
 audit_cli = AppGroup("audit", help="The audit trail.")
 demo = AppGroup("demo", help="The demo province.")
+workflow_cli = AppGroup("workflow", help="The case lifecycle.")
+
+
+@workflow_cli.command("diagram", with_appcontext=False)
+def workflow_diagram():
+    """Print the lifecycle as a Mermaid state diagram, drawn from workflow/table.py."""
+    from workflow.diagram import mermaid
+    click.echo(mermaid())
 
 
 @org.command("load")
@@ -84,5 +92,5 @@ def demo_load(case_count):
 
 
 def register(app: Flask) -> None:
-    for group in (org, users, audit_cli, demo):
+    for group in (org, users, audit_cli, demo, workflow_cli):
         app.cli.add_command(group)

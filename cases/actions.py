@@ -12,12 +12,16 @@ from sqlalchemy.orm import Session
 
 from cases import audit, effects
 from cases.audit import Actor
-from cases.changes import check_version, diff, snapshot, touch, utcnow
+from cases.changes import check_version, diff, snapshot, touch, unique_or, utcnow
 from cases.errors import DomainError, NotPermitted
+from cases.registration import DUPLICATE_ID
 from cases.models import Case, Proposal, ProposalStatus, User
 from cases.roles import Role
 from workflow import engine
 from workflow.table import STATES, TRANSITIONS, TransitionSpec
+
+
+PENDING_EXISTS = "Hồ sơ đang có một đề xuất chờ phê duyệt; chưa thể lập đề xuất khác."
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ def _ensure_allowed(case: Case, spec: TransitionSpec) -> None:
 def _propose(session: Session, actor: Actor, user: User, case: Case, spec: TransitionSpec,
              payload: dict, reason: str | None) -> Proposal:
     if pending_proposal(session, case.id) is not None:
-        raise DomainError("Hồ sơ đang có một đề xuất chờ phê duyệt; chưa thể lập đề xuất khác.")
+        raise DomainError(PENDING_EXISTS)
     # Check the data now, on a copy of nothing: run the effect and undo it, so a proposal that
     # could never be approved is refused while the officer still has the form in front of them.
     _dry_run(session, case, spec, payload)
@@ -134,7 +138,8 @@ def _propose(session: Session, actor: Actor, user: User, case: Case, spec: Trans
         proposed_by_id=user.id, proposed_at=utcnow(),
     )
     session.add(proposal)
-    session.flush()
+    with unique_or(PENDING_EXISTS):
+        session.flush()
     audit.record(session, actor, "proposal.create", case=case, proposal=proposal, reason=reason,
                  detail={"trigger": spec.trigger, "state": case.status, "data": payload})
     return proposal
@@ -161,11 +166,16 @@ def fire_transition(session: Session, actor: Actor, user: User | None, case: Cas
     """
     before, from_state = snapshot(case), case.status
     try:
-        engine.fire(case, spec.trigger, apply=lambda c: effects.apply(session, c, spec.trigger, payload))
+        # No autoflush while the effect runs: a query it makes (the ID-number check) would flush the
+        # half-applied case, hitting the unique index before the check can refuse in Vietnamese,
+        # and would spend a second version number on one transition.
+        with session.no_autoflush:
+            engine.fire(case, spec.trigger, apply=lambda c: effects.apply(session, c, spec.trigger, payload))
     except engine.TransitionNotAllowed:
         raise DomainError(f"Không thể «{spec.label}» từ trạng thái «{STATES[from_state].label}».") from None
     touch(case, user)
-    session.flush()
+    with unique_or(DUPLICATE_ID, "national_id"):
+        session.flush()
     changes = diff(before, snapshot(case))
     changes.pop("status", None)
     audit.record(session, actor, action, case=case, proposal=proposal, reason=reason, detail={

@@ -4,9 +4,12 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import inspect
+from contextlib import contextmanager
 
-from cases.errors import StaleCase
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+
+from cases.errors import DomainError, StaleCase
 from cases.models import Case, User
 
 # Bookkeeping the engine and the ORM keep; the trail records them in its own fields.
@@ -56,3 +59,16 @@ def stale(case: Case) -> StaleCase:
     when = to_local(case.updated_at).strftime("%H:%M ngày %d/%m/%Y")
     return StaleCase(f"Hồ sơ này vừa được {who} thay đổi lúc {when}. Vui lòng tải lại trang "
                      "để xem dữ liệu mới nhất; thay đổi của bạn chưa được lưu.")
+
+
+@contextmanager
+def unique_or(message: str, field: str | None = None):
+    """Turn a unique-index refusal (another user got there a moment earlier) into a DomainError.
+
+    The checks before a write catch the usual case; this catches the race between check and write.
+    The session must be rolled back afterwards, as after any DomainError.
+    """
+    try:
+        yield
+    except IntegrityError as error:
+        raise DomainError(message, field) from error

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from cases import audit, reference
 from cases.access import may_see_commune
 from cases.audit import Actor
-from cases.changes import check_version, diff, snapshot, touch, utcnow
+from cases.changes import check_version, diff, snapshot, touch, unique_or, utcnow
 from cases.checks import CheckFailed, check_birth_date, check_mobile, check_national_id
 from cases.errors import DomainError, NotPermitted
 from cases.models import Case, Commune, PolicyGroup, User, Village
@@ -18,6 +18,7 @@ from workflow import engine
 from workflow.states import CaseState
 
 CASE_WRITERS = frozenset({Role.OFFICER, Role.SUPERVISOR})
+DUPLICATE_ID = "Số CCCD này vừa được ghi cho một hồ sơ khác đang hưởng trợ cấp."
 
 # The fields a person's data form may set; state, payment and decisions move through transitions.
 PERSON_FIELDS = (
@@ -52,7 +53,8 @@ def register_case(session: Session, actor: Actor, user: User, data: dict, today:
     case = Case(**values, created_at=now, created_by_id=user.id, updated_at=now, updated_by_id=user.id)
     engine.start(case)
     session.add(case)
-    session.flush()
+    with unique_or(DUPLICATE_ID, "national_id"):
+        session.flush()
     audit.record(session, actor, "case.create", case=case, detail={"fields": snapshot(case)})
     return case
 
@@ -76,7 +78,8 @@ def edit_case(session: Session, actor: Actor, user: User, case: Case, data: dict
     changes = diff(before, snapshot(case))
     if changes:
         touch(case, user)
-        session.flush()
+        with unique_or(DUPLICATE_ID, "national_id"):
+            session.flush()
         audit.record(session, actor, "case.edit", case=case, detail={"changes": changes})
     return changes
 

@@ -73,11 +73,10 @@ class Testing(Base):
 
 
 class Production(Base):
-    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
-
     def __init__(self, instance_path: str):
         super().__init__(instance_path)
+        # Cookies only over HTTPS, unless an operator says the site is plain HTTP on purpose.
+        self.SESSION_COOKIE_SECURE = self.REMEMBER_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
         missing = [n for n in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(n)]
         if missing:
             raise ConfigError(f"production needs {', '.join(missing)} in the environment")

@@ -2,14 +2,20 @@
 
 The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL points there
 (.ci/run does both). The schema comes from the Alembic migrations, as in production.
+
+Test code runs inside an app context of its own (`data_app`, same database), never the served
+app's: Flask would otherwise reuse the test's context for every request, and `g` (the logged-in
+user) and the database session would leak from one request, and one client, to the next.
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from datetime import date
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import delete, text, update
 
@@ -32,15 +38,43 @@ SYSTEM = Actor.system("test")
 
 
 def _database_url(tmp_path_factory) -> str:
+    """TEST_DATABASE_URL, else an SQLite file (a file, not memory: WAL and locks as in real use)."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+class Client(FlaskClient):
+    """A test client whose requests never see the test body's uncommitted work or stale reads."""
+
+    def open(self, *args, **kwargs):
+        db.session.commit()  # the test body's session: nothing pending, no open snapshot
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            db.session.commit()  # end the read transaction so the next read sees the request's work
+
+
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
-    app = create_app({"ANSINH_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory)})
+def database_url(tmp_path_factory) -> str:
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def data_app(database_url):
+    """A second app on the same database, whose context the test code runs in."""
+    other = create_app({"ANSINH_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url})
+    yield other
+    with other.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app({"ANSINH_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url})
+    app.test_client_class = Client
     with app.app_context():
         _fresh_schema()
         with write_intent():
@@ -77,18 +111,67 @@ def _clean(app):
     """Each test starts with no users, cases, proposals or audit records."""
     with app.app_context():
         yield
-        db.session.rollback()
-        db.session.remove()
-        with write_intent():
-            for table in (AuditRecord.__table__, Proposal.__table__, Case.__table__, user_communes, User.__table__):
-                db.session.execute(delete(table))
-            db.session.execute(update(AuditHead).values(last_seq=0, last_hash=GENESIS_HASH))
-            db.session.commit()
+        clean_tables()
+
+
+def clean_tables() -> None:
+    """Delete every user, case, proposal and audit record and reset the chain's head (inside an
+    app context). `_clean` runs it after each test; the stateful test also between examples."""
+    db.session.rollback()
+    db.session.remove()
+    with write_intent():
+        for table in (AuditRecord.__table__, Proposal.__table__, Case.__table__, user_communes, User.__table__):
+            db.session.execute(delete(table))
+        db.session.execute(update(AuditHead).values(last_seq=0, last_hash=GENESIS_HASH))
+        db.session.commit()
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# --- Added for the workflow, approval, audit and scoping tests -----------------------------
+
+def uses_postgresql() -> bool:
+    return (os.environ.get("TEST_DATABASE_URL") or "").startswith(("postgresql", "postgres:"))
+
+
+def pytest_runtest_setup(item):
+    """Tests marked `postgresql` (real concurrency: row locks, many connections) run only there."""
+    if item.get_closest_marker("postgresql") is not None and not uses_postgresql():
+        pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
+
+
+class IsolatedClient(FlaskClient):
+    """A browser of its own, as against a real server.
+
+    The `_clean` fixture keeps an app context pushed for the whole test, and Flask reuses a pushed
+    app context for every request, so with `app.test_client()` all requests of a test share one
+    `g` (Flask-Login's current user, Flask-WTF's CSRF token) and one database session: a second
+    client would act as the first client's user, and a test could read rows a request flushed but
+    never committed. Here each request gets a fresh app context (its own `g` and session, removed
+    at the end as in production) and a copy of the contextvars (the SQLite write intent a request
+    sets stays in it).
+    """
+
+    def open(self, *args, **kwargs):
+        def run():
+            with self.application.app_context():
+                return FlaskClient.open(self, *args, **kwargs)
+        return contextvars.copy_context().run(run)
+
+
+@pytest.fixture
+def make_client(app):
+    """make_client(user=None): a separate browser, logged in as `user` when given."""
+    def make(user: User | None = None) -> IsolatedClient:
+        browser = IsolatedClient(app, app.response_class, use_cookies=True)
+        if user is not None:
+            response = login(browser, user)
+            assert response.status_code == 302, response.status_code
+        return browser
+    return make
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""`make bench`: the engine measured at national scale, each figure beside its goal."""

@@ -1,0 +1,42 @@
+"""`flask bench run | pages | writes`: the measuring half of the benchmark commands."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import ScriptInfo, pass_script_info
+
+
+def add_commands(group: click.Group) -> None:
+    @group.command("run")
+    @click.option("--cases", default=1_000_000, show_default=True)
+    @click.option("--databases", default="sqlite,postgresql", show_default=True)
+    @click.option("--instance", type=click.Path(path_type=Path), help="Where datasets and bench.json live.")
+    @click.option("--out", type=click.Path(path_type=Path), help="Default: <instance>/bench.json")
+    def bench_run(cases, databases, instance, out):
+        """Generate (or reuse) the dataset, measure on each database, print the table."""
+        from bench.run import run
+        instance = instance or Path(current_app.instance_path)
+        run(instance, cases, [d.strip() for d in databases.split(",") if d.strip()], out or instance / "bench.json",
+            say=click.echo)
+
+    # No app context around these two: each test-client request must push and tear down its own,
+    # as under a real server, or one session would live across all the requests.
+    @group.command("pages", with_appcontext=False)
+    @click.option("--requests", default=200, show_default=True)
+    @pass_script_info
+    def bench_pages(info: ScriptInfo, requests):
+        """Queue and case page timings in this process; prints one JSON line."""
+        from bench.measure import measure_pages
+        click.echo(json.dumps(measure_pages(info.load_app(), requests)))
+
+    @group.command("writes", with_appcontext=False)
+    @click.option("--transitions", default=2000, show_default=True)
+    @click.option("--approvals", default=1000, show_default=True)
+    @pass_script_info
+    def bench_writes(info: ScriptInfo, transitions, approvals):
+        """Transitions and approvals through their forms, one core; prints one JSON line."""
+        from bench.measure import measure_writes
+        click.echo(json.dumps(measure_writes(info.load_app(), transitions, approvals)))

@@ -1,0 +1,66 @@
+"""The figures `make bench` reports, with their goals (issue 10). Later work adds its own rows."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Goal:
+    key: str
+    label: str
+    limit: float | None     # None: reported, no goal
+    higher_is_better: bool = False
+
+    def met(self, value: float | None) -> bool | None:
+        if self.limit is None or value is None:
+            return None
+        return value >= self.limit if self.higher_is_better else value <= self.limit
+
+
+GOALS = [
+    Goal("cases", "cases in the dataset", None),
+    Goal("generate_s", "generate the dataset (s)", 120),
+    Goal("queue_p50_ms", "queue page p50 (ms)", None),
+    Goal("queue_p95_ms", "queue page p95 (ms)", 50),
+    Goal("queue_sql_statements", "SQL statements per queue page", None),
+    Goal("case_page_p95_ms", "case page p95 (ms)", 50),
+    Goal("transitions_per_s", "transitions through forms per second", 300, higher_is_better=True),
+    Goal("approvals_per_s", "approvals through forms per second", 150, higher_is_better=True),
+    Goal("audit_verify_s", "audit verify, whole chain (s)", 15),
+    Goal("audit_records", "audit records verified", None),
+    Goal("worker_rss_mb", "peak RSS of a worker serving queue pages (MB)", 200),
+]
+GOALS_BY_KEY = {g.key: g for g in GOALS}
+
+
+def render_table(results: dict[str, dict]) -> str:
+    """One plain-text table: figure, goal, then each database's value and whether it meets it."""
+    databases = list(results)
+    header = ["figure", "goal"] + databases
+    rows = [header]
+    for goal in GOALS:
+        cells = [goal.label, _goal_text(goal)]
+        for db in databases:
+            value = results[db].get(goal.key)
+            verdict = goal.met(value)
+            mark = "" if verdict is None else (" ok" if verdict else " MISSED")
+            cells.append(f"{_fmt(value)}{mark}")
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _goal_text(goal: Goal) -> str:
+    if goal.limit is None:
+        return ""
+    return f"{'≥' if goal.higher_is_better else '≤'} {goal.limit:g}"
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if value >= 10 else f"{value:.2f}"
+    return f"{value:,}"

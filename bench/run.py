@@ -1,0 +1,119 @@
+"""The benchmark driver behind `make bench` (`flask bench run`).
+
+For each database it makes sure the dataset is there (generating it, timed, only when it is not),
+then runs each measurement in a fresh process — so the worker's peak memory is that of a process
+serving pages, not of the generator — and prints one table, also written as JSON.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.goals import render_table
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEFAULT_POSTGRESQL = "postgresql://postgres@127.0.0.1:5432/ansinh_bench"
+_VERIFIED = re.compile(r"(\d+) records verified in ([\d.]+) s")
+
+
+def database_urls(instance: Path, databases: list[str]) -> dict[str, str]:
+    urls = {"sqlite": os.environ.get("BENCH_SQLITE_URL", f"sqlite:///{instance / 'bench.db'}"),
+            "postgresql": os.environ.get("BENCH_POSTGRESQL_URL", DEFAULT_POSTGRESQL)}
+    return {name: urls[name] for name in databases}
+
+
+def run(instance: Path, cases: int, databases: list[str], out: Path, say=print) -> dict:
+    instance.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict] = {}
+    for name, url in database_urls(instance, databases).items():
+        say(f"== {name}: {url}")
+        env = _environment(url)
+        generate_s = _dataset(instance, name, url, env, cases, say)
+        figures = {"cases": cases, "generate_s": generate_s}
+        figures.update(_json_of(_flask(env, "bench", "pages")))
+        figures.update(_json_of(_flask(env, "bench", "writes")))
+        figures.update(_verify(env))
+        results[name] = figures
+        say(json.dumps(figures))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    say(render_table(results))
+    say(f"written to {out}")
+    return results
+
+
+def _environment(url: str) -> dict:
+    """Production settings (no debug, real password hashing) on the benchmark database."""
+    env = dict(os.environ, FLASK_APP="app", ANSINH_ENV="production", DATABASE_URL=url,
+               SECRET_KEY=secrets.token_hex(32), SESSION_COOKIE_SECURE="0")
+    env.pop("FLASK_DEBUG", None)
+    return env
+
+
+def _dataset(instance: Path, name: str, url: str, env: dict, cases: int, say) -> float:
+    """Generate the dataset unless the one from the last run (same size) is still there."""
+    marker = instance / f"bench-{name}.json"
+    if marker.exists():
+        known = json.loads(marker.read_text())
+        if known.get("cases") == cases and known.get("url") == url and _has_schema(env):
+            say(f"reusing the {cases:,}-case dataset generated in {known['generate_s']} s")
+            return known["generate_s"]
+    _drop_database(url)
+    _flask(env, "db", "upgrade")
+    _flask(env, "org", "load")
+    started = time.perf_counter()
+    _flask(env, "bench", "generate", "--cases", str(cases))
+    elapsed = round(time.perf_counter() - started, 1)
+    marker.write_text(json.dumps({"cases": cases, "url": url, "generate_s": elapsed}))
+    return elapsed
+
+
+def _has_schema(env: dict) -> bool:
+    return subprocess.run([sys.executable, "-m", "flask", "db", "current"], cwd=PROJECT, env=env,
+                          capture_output=True, text=True).stdout.strip().endswith("(head)")
+
+
+def _drop_database(url: str) -> None:
+    """Start from nothing: remove the SQLite file, or drop and create the PostgreSQL database."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    import psycopg
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    """Remove a PostgreSQL benchmark database altogether (the smoke test cleans up with this)."""
+    import psycopg
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _flask(env: dict, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "flask", *args], cwd=PROJECT, env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def _json_of(output: str) -> dict:
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _verify(env: dict) -> dict:
+    output = _flask(env, "audit", "verify")
+    found = _VERIFIED.search(output)
+    return {"audit_records": int(found.group(1)), "audit_verify_s": float(found.group(2))}
