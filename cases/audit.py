@@ -174,4 +174,7 @@ def verify_chain(session: Session, batch: int = 20000) -> ChainReport:
 
 def _stream(session: Session, statement, batch: int) -> Iterator:
     result = session.execute(statement.execution_options(yield_per=batch, stream_results=True))
-    yield from result
+    try:
+        yield from result
+    finally:
+        result.close()  # a broken link ends the walk early: close PostgreSQL's server-side cursor now

@@ -85,6 +85,10 @@ def edit_case(session: Session, actor: Actor, user: User, case: Case, data: dict
 
 
 def _checked(session: Session, user: User, values: dict, today: date, case_id: int | None) -> dict:
+    # A field left empty on a form arrives as "": store it as no value. Otherwise every empty
+    # text field is an "edit" (None → "") on each save, and a second case saved without an ID
+    # number collides with the first on the unique index of live ID numbers ("" = "").
+    values = {k: (v.strip() or None) if type(v) is str else v for k, v in values.items()}  # not str enums
     commune = session.get(Commune, values.get("commune_id"))
     if commune is None or not may_see_commune(user, commune):
         raise DomainError("Xã/phường không thuộc phạm vi bạn quản lý.", "commune_id")

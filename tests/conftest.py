@@ -3,9 +3,8 @@
 The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL points there
 (.ci/run does both). The schema comes from the Alembic migrations, as in production.
 
-Test code runs inside an app context of its own (`data_app`, same database), never the served
-app's: Flask would otherwise reuse the test's context for every request, and `g` (the logged-in
-user) and the database session would leak from one request, and one client, to the next.
+Test code runs inside an app context (`_clean`); every test client is an `IsolatedClient`, whose
+requests each get a fresh app context, as under a real server.
 """
 from __future__ import annotations
 
@@ -45,36 +44,15 @@ def _database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
-class Client(FlaskClient):
-    """A test client whose requests never see the test body's uncommitted work or stale reads."""
-
-    def open(self, *args, **kwargs):
-        db.session.commit()  # the test body's session: nothing pending, no open snapshot
-        try:
-            return super().open(*args, **kwargs)
-        finally:
-            db.session.commit()  # end the read transaction so the next read sees the request's work
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     return _database_url(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
-def data_app(database_url):
-    """A second app on the same database, whose context the test code runs in."""
-    other = create_app({"ANSINH_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url})
-    yield other
-    with other.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
-
-
-@pytest.fixture(scope="session")
 def app(database_url):
     app = create_app({"ANSINH_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url})
-    app.test_client_class = Client
+    app.test_client_class = IsolatedClient
     with app.app_context():
         _fresh_schema()
         with write_intent():
@@ -128,7 +106,7 @@ def clean_tables() -> None:
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return app.test_client()  # an IsolatedClient
 
 
 # --- Added for the workflow, approval, audit and scoping tests -----------------------------
@@ -152,14 +130,17 @@ class IsolatedClient(FlaskClient):
     client would act as the first client's user, and a test could read rows a request flushed but
     never committed. Here each request gets a fresh app context (its own `g` and session, removed
     at the end as in production) and a copy of the contextvars (the SQLite write intent a request
-    sets stays in it).
+    sets stays in it). Afterwards the test's own transaction is ended, so the test reads what the
+    request committed and never writes on a snapshot older than the request (SQLite: "locked").
     """
 
     def open(self, *args, **kwargs):
         def run():
             with self.application.app_context():
                 return FlaskClient.open(self, *args, **kwargs)
-        return contextvars.copy_context().run(run)
+        response = contextvars.copy_context().run(run)
+        db.session.rollback()
+        return response
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ def _safe_next(target: str | None) -> str:
     """Follow ?next= only within this site (no scheme, no host)."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        if (not parts.scheme and not parts.netloc and target.startswith("/")
+                and not target.startswith("//") and "\\" not in target):
             return target
     return url_for("cases.queue")

@@ -1,0 +1,117 @@
+"""Two people open the same case's form; the first to save wins, the second is told who changed
+it and when, keeps what they typed on screen, and overwrites nothing (a 409)."""
+from __future__ import annotations
+
+import pytest
+
+from cases.changes import to_local
+from cases.roles import Role
+from tests.helpers import audit_records, case_row, last_seq, open_form, text_of, transition_form
+from workflow.states import CaseState as S
+
+FIRST_NAME = "Nguyễn Thị Hằng"
+
+
+@pytest.fixture
+def two_officers(make_user, make_client):
+    first = make_user(Role.OFFICER, full_name=FIRST_NAME)
+    second = make_user(Role.OFFICER, full_name="Lăng Văn Khoa")
+    return make_client(first), make_client(second), first
+
+
+def conflict_message(case_id: int) -> str:
+    row = case_row(case_id)
+    when = to_local(row["updated_at"]).strftime("%H:%M ngày %d/%m/%Y")
+    return (f"Hồ sơ này vừa được {FIRST_NAME} thay đổi lúc {when}. Vui lòng tải lại trang để xem dữ liệu "
+            "mới nhất; thay đổi của bạn chưa được lưu.")
+
+
+def test_second_save_of_the_edit_form_is_a_conflict(two_officers, make_case):
+    first, second, first_user = two_officers
+    case = make_case(full_name="Hoàng Văn Thụ", phone="0912345678")
+    version, url = case.version, f"/cases/{case.id}/edit"
+    first_form, second_form = open_form(first, url), open_form(second, url)
+    seq = last_seq()
+
+    saved = first.post(url, data=first_form | {"phone": "0987654321"})
+    refused = second.post(url, data=second_form | {"full_name": "Hoàng Văn Thụ (sửa)",
+                                                   "notes": "Đã gặp trực tiếp tại nhà văn hoá thôn"})
+
+    assert saved.status_code == 302
+    assert refused.status_code == 409
+    page = text_of(refused)
+    assert conflict_message(case.id) in page
+    assert 'value="Hoàng Văn Thụ (sửa)"' in page
+    assert "Đã gặp trực tiếp tại nhà văn hoá thôn</textarea>" in page
+    assert 'value="0912345678"' in page             # the second user's screen, not silently refreshed
+    row = case_row(case.id)
+    assert (row["full_name"], row["phone"], row["notes"]) == ("Hoàng Văn Thụ", "0987654321", None)
+    assert (row["version"], row["updated_by_id"]) == (version + 1, first_user.id)
+    records = audit_records(seq)
+    assert [(r.action, r.actor_username) for r in records] == [("case.edit", first_user.username)]
+    assert records[0].detail == '{"changes":{"phone":["0912345678","0987654321"]}}'
+
+
+@pytest.mark.parametrize("trigger, first_typed, second_typed, second_sees, moved_to", [
+    ("verify_identity", {"national_id": "020050000301"}, {"national_id": "020050000302"},
+     'value="020050000302"', S.PAYMENT_METHOD),
+    ("record_identity_problem", {"problem": "no_id_card", "follow_up_on": "2025-08-04"},
+     {"problem": "not_found", "follow_up_on": "2025-09-15"},
+     'value="2025-09-15"', S.IDENTITY_VERIFICATION),
+])
+def test_second_submit_of_a_transition_form_is_a_conflict(trigger, first_typed, second_typed, second_sees,
+                                                          moved_to, two_officers, make_case):
+    first, second, first_user = two_officers
+    case = make_case(state=S.IDENTITY_VERIFICATION)
+    version, url = case.version, f"/cases/{case.id}/actions/{trigger}"
+    first_form, second_form = open_form(first, url), open_form(second, url)
+    first_data = transition_form(case, trigger, **first_typed)
+    second_data = transition_form(case, trigger, **second_typed)
+    seq = last_seq()
+
+    saved = first.post(url, data=first_form | first_data)
+    refused = second.post(url, data=second_form | second_data)
+
+    assert saved.status_code == 302
+    assert refused.status_code == 409
+    page = text_of(refused)
+    assert conflict_message(case.id) in page
+    assert second_sees in page
+    row = case_row(case.id)
+    assert row["status"] is moved_to and row["version"] == version + 1
+    for field, value in first_typed.items():
+        column = {"problem": "identity_problem", "follow_up_on": "identity_follow_up_on"}.get(field, field)
+        assert str(row[column]) == value
+    records = audit_records(seq)
+    assert [(r.action, r.actor_username) for r in records] == [("case.transition", first_user.username)]
+
+
+def test_an_edit_form_opened_before_a_transition_is_a_conflict(two_officers, make_case):
+    first, second, _ = two_officers
+    case = make_case(state=S.IDENTITY_VERIFICATION, full_name="Hoàng Văn Thụ")
+    edit_url, verify_url = f"/cases/{case.id}/edit", f"/cases/{case.id}/actions/verify_identity"
+    second_form = open_form(second, edit_url)
+    first_form = open_form(first, verify_url)
+
+    assert first.post(verify_url, data=first_form | transition_form(case, "verify_identity")).status_code == 302
+    refused = second.post(edit_url, data=second_form | {"full_name": "Hoàng Văn Thụ Hai"})
+
+    assert refused.status_code == 409
+    assert conflict_message(case.id) in text_of(refused)
+    row = case_row(case.id)
+    assert (row["full_name"], row["status"]) == ("Hoàng Văn Thụ", S.PAYMENT_METHOD)
+
+
+def test_after_reloading_the_second_user_can_save(two_officers, make_case):
+    first, second, _ = two_officers
+    case = make_case(full_name="Hoàng Văn Thụ")
+    version, url = case.version, f"/cases/{case.id}/edit"
+    first_form, stale_form = open_form(first, url), open_form(second, url)
+    assert first.post(url, data=first_form | {"phone": "0987654321"}).status_code == 302
+    assert second.post(url, data=stale_form | {"full_name": "Hoàng Văn Thụ Hai"}).status_code == 409
+
+    saved = second.post(url, data=open_form(second, url) | {"full_name": "Hoàng Văn Thụ Hai"})
+
+    assert saved.status_code == 302
+    row = case_row(case.id)
+    assert (row["full_name"], row["phone"], row["version"]) == ("Hoàng Văn Thụ Hai", "0987654321", version + 2)
