@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -19,15 +18,10 @@ from typing import Any
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
-from cases.models.audit import GENESIS_HASH, AuditHead, AuditRecord
+from cases.audit_verify import ChainReport, verify_chain  # noqa: F401  (re-exported)
+from cases.models.audit import GENESIS_HASH, HASHED, HEAD_ID, AuditHead, AuditRecord
 
-HEAD_ID = 1
 _PENDING = "ansinh_audit_pending"
-
-# The fields a record's hash covers, in this order. Changing this list breaks every chain.
-HASHED = ("seq", "occurred_at", "actor_id", "actor_username", "actor_role", "actor_unit",
-          "action", "case_id", "proposal_id", "detail", "reason", "ip", "request_id", "outcome",
-          "prev_hash")
 
 
 @dataclass(frozen=True)
@@ -139,42 +133,3 @@ def pending_count(session: Session) -> int:
     return len(session.info.get(_PENDING, []))
 
 
-# --- verification --------------------------------------------------------------------------
-
-@dataclass
-class ChainReport:
-    checked: int
-    broken_seq: int | None = None
-    problem: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.broken_seq is None and self.problem is None
-
-
-def verify_chain(session: Session, batch: int = 20000) -> ChainReport:
-    """Walk the whole chain in order, streaming, and name the first record that does not hold."""
-    columns = [getattr(AuditRecord, n) for n in HASHED] + [AuditRecord.hash]
-    expected_seq, prev, checked = 1, GENESIS_HASH, 0
-    for row in _stream(session, select(*columns).order_by(AuditRecord.seq), batch):
-        values = row._mapping
-        if values["seq"] != expected_seq:
-            return ChainReport(checked, expected_seq, f"record {expected_seq} is missing (next is {values['seq']})")
-        if values["prev_hash"] != prev:
-            return ChainReport(checked, values["seq"], "does not follow the record before it (deleted, moved or edited)")
-        if record_hash(values) != values["hash"]:
-            return ChainReport(checked, values["seq"], "its content does not match its hash (edited)")
-        prev, expected_seq, checked = values["hash"], expected_seq + 1, checked + 1
-    head = session.execute(select(AuditHead).where(AuditHead.id == HEAD_ID)).scalar_one()
-    if head.last_seq != checked or head.last_hash != prev:
-        return ChainReport(checked, checked + 1 if head.last_seq > checked else None,
-                           f"the chain ends at {checked} but its head says {head.last_seq} (records removed from the end)")
-    return ChainReport(checked)
-
-
-def _stream(session: Session, statement, batch: int) -> Iterator:
-    result = session.execute(statement.execution_options(yield_per=batch, stream_results=True))
-    try:
-        yield from result
-    finally:
-        result.close()  # a broken link ends the walk early: close PostgreSQL's server-side cursor now

@@ -331,3 +331,21 @@ def test_ten_concurrent_edits_make_one_unbroken_chain(app, officer, make_case):
     report = verify_chain(db.session)
     assert report.ok and report.checked == seq + len(ids)
     assert all(case_row(i)["notes"] == f"Sửa đồng thời {i}" for i in ids)
+
+
+def test_parallel_verification_names_the_same_record(app, make_case, monkeypatch):
+    """Long chains are split over processes; a break is still named exactly."""
+    import cases.audit_verify as verify
+    from sqlalchemy import func, update
+    from extensions import db as _db
+    for _ in range(6):
+        make_case(state=S.PAID_BY_ACCOUNT)
+    total = _db.session.scalar(select(func.count()).select_from(AuditRecord))
+    monkeypatch.setattr(verify, "PARALLEL_FROM", 1)
+    assert verify.verify_chain(_db.session, workers=3).checked == total
+    middle = total // 2 + 1
+    with write_intent():
+        _db.session.execute(update(AuditRecord).where(AuditRecord.seq == middle).values(reason="sửa lén"))
+        _db.session.commit()
+    report = verify.verify_chain(_db.session, workers=3)
+    assert (report.broken_seq, report.checked) == (middle, middle - 1)

@@ -12,6 +12,12 @@ from extensions import db
 Seq = BigInteger().with_variant(Integer(), "sqlite")
 
 GENESIS_HASH = "0" * 64
+HEAD_ID = 1
+
+# The fields a record's hash covers, in this order. Changing this list breaks every chain.
+HASHED = ("seq", "occurred_at", "actor_id", "actor_username", "actor_role", "actor_unit",
+          "action", "case_id", "proposal_id", "detail", "reason", "ip", "request_id", "outcome",
+          "prev_hash")
 
 
 class AuditRecord(db.Model):
