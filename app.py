@@ -26,7 +26,9 @@ def load_config(app: Flask, overrides: dict) -> None:
     app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # pytransitions logs every callback at INFO: noise, and measurable time per transition.
+    for chatty in ("alembic.runtime.plugins", "transitions"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:

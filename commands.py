@@ -1,4 +1,5 @@
-"""Command-line tools: `flask org load`, `flask users create`, `flask audit verify`, `flask demo load`."""
+"""Command-line tools: `flask org load`, `flask users create`, `flask audit verify`, `flask demo load`,
+`flask bench generate`."""
 from __future__ import annotations
 
 import sys
@@ -9,6 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 
+from bench.cli import add_commands as add_bench_measurements
 from cases.audit import Actor, verify_chain
 from cases.errors import DomainError
 
@@ -21,6 +23,7 @@ org = AppGroup("org", help="Administrative units.")
 users = AppGroup("users", help="User accounts.")
 audit_cli = AppGroup("audit", help="The audit trail.")
 demo = AppGroup("demo", help="The demo province.")
+bench = AppGroup("bench", help="Benchmark data at national scale.")
 workflow_cli = AppGroup("workflow", help="The case lifecycle.")
 
 
@@ -91,6 +94,46 @@ def demo_load(case_count):
         click.echo(f"  {username:<22} {password:<20} {what}")
 
 
+@bench.command("generate")
+@click.option("--cases", "case_count", type=click.IntRange(min=1), help="How many cases the database should hold.")
+@click.option("--huge", is_flag=True, help="5,000,000 cases (PostgreSQL only).")
+@click.option("--national", is_flag=True, help="Over all 3,321 communes (the default).")
+@click.option("--province", "province_code", help="Over one province's communes (2-digit 2025 code).")
+@click.option("--seed", default=1, show_default=True)
+def bench_generate(case_count, huge, national, province_code, seed):
+    """Fill the database with synthetic cases and their audit trail, for load tests."""
+    from demo.bulk import rollback_journal
+    from demo.national import HUGE, fill
+
+    if (case_count is None) == (not huge):
+        raise click.UsageError("give either --cases N or --huge")
+    if national and province_code:
+        raise click.UsageError("--national and --province exclude each other")
+    if huge and db.engine.dialect.name == "sqlite":
+        raise click.UsageError("--huge (5,000,000 cases) needs PostgreSQL (DATABASE_URL=postgresql://...): "
+                               "on SQLite it would take about ten minutes and over 20 GB of disk.")
+    started = time.perf_counter()
+    with write_intent(), rollback_journal(db.session):
+        try:
+            outcome = fill(db.session, HUGE if huge else case_count, province_code=province_code, seed=seed)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        db.session.commit()
+    report = outcome.report
+    if report is None:
+        click.echo(f"the database already holds {outcome.existing:,} cases; nothing generated")
+        return
+    click.echo(f"generated {report.cases:,} cases ({outcome.existing:,} were there), {report.audit_records:,} audit "
+               f"records, {report.pending_proposals:,} pending and {report.decided_proposals:,} decided proposals, "
+               f"{report.users_created:,} users, in {report.seconds:.1f} s "
+               f"({time.perf_counter() - started:.1f} s with the commit)")
+    for state, count in report.by_state.most_common():
+        click.echo(f"  {state.value:<22} {count:>10,}")
+
+
+add_bench_measurements(bench)  # the measuring half: bench run | pages | writes
+
+
 def register(app: Flask) -> None:
-    for group in (org, users, audit_cli, demo, workflow_cli):
+    for group in (org, users, audit_cli, demo, workflow_cli, bench):
         app.cli.add_command(group)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from cases.audit_verify import ChainReport, verify_chain  # noqa: F401  (re-exported)
@@ -95,9 +95,10 @@ def _seal(session: Session) -> None:
     if not staged:
         return
     session.flush()  # new cases and proposals get their ids
-    head = session.execute(
-        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == HEAD_ID).with_for_update()
-    ).one()
+    # Core statements on the session's connection: the ORM's bulk paths cost more than the
+    # three statements themselves, and this runs in every writing request.
+    connection = session.connection()
+    head = connection.execute(_LOCK_HEAD).one()
     seq, prev = head.last_seq, head.last_hash
     rows = []
     for item in staged:
@@ -115,8 +116,15 @@ def _seal(session: Session) -> None:
         }
         row["hash"] = prev = record_hash(row)
         rows.append(row)
-    session.execute(insert(AuditRecord), rows)
-    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(last_seq=seq, last_hash=prev))
+    connection.execute(_INSERT_RECORDS, rows)
+    connection.execute(_MOVE_HEAD, {"last_seq": seq, "last_hash": prev})
+
+
+_HEAD = AuditHead.__table__
+_LOCK_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+_INSERT_RECORDS = insert(AuditRecord.__table__)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(
+    last_seq=bindparam("last_seq"), last_hash=bindparam("last_hash"))
 
 
 @event.listens_for(Session, "before_commit")

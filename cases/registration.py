@@ -119,11 +119,12 @@ def _checked(session: Session, user: User, values: dict, today: date, case_id: i
 def ensure_unique_national_id(session: Session, national_id: str, case_id: int | None) -> None:
     """:raise DomainError: another live (not terminated) case carries this ID number."""
     other = session.execute(
-        select(Case.id, Commune.name).join(Commune, Commune.id == Case.commune_id)
+        select(Case.id, Case.commune_id)
         .where(Case.national_id == national_id, Case.status != CaseState.TERMINATED, Case.id != (case_id or 0))
     ).first()
     if other is not None:
-        raise DomainError(f"Số CCCD {national_id} đã có trong hồ sơ số {other.id} ({other.name}) "
+        commune = session.get(Commune, other.commune_id)
+        raise DomainError(f"Số CCCD {national_id} đã có trong hồ sơ số {other.id} ({commune.name}) "
                           "đang hưởng trợ cấp.", "national_id")
 
 

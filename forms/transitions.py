@@ -49,10 +49,12 @@ class _ProviderMixin:
     def _provider_choices(self):
         if self.case is None:
             return []
-        providers = db.session.scalars(
+        # Kept on the form: the session's identity map holds objects weakly, and the service
+        # looks the chosen provider up again in this request.
+        self.providers = db.session.scalars(
             db.select(PaymentProvider).where(PaymentProvider.province_id == self.case.province_id,
-                                             PaymentProvider.active).order_by(PaymentProvider.name))
-        return options((p.id, p.name) for p in providers)
+                                             PaymentProvider.active).order_by(PaymentProvider.name)).all()
+        return options((p.id, p.name) for p in self.providers)
 
 
 class ChooseAccountForm(_ProviderMixin, TransitionForm):

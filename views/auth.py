@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from sqlalchemy.orm import joinedload, selectinload
+
 from cases import audit
 from cases.models import User
 from cases.users import authenticate
@@ -17,7 +19,8 @@ bp = Blueprint("auth", __name__)
 
 
 def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id))
+    """Once per request: the user with the units the scope and the audit trail need."""
+    user = db.session.get(User, int(user_id), options=[joinedload(User.province), selectinload(User.communes)])
     return user if user is not None and user.active else None
 
 

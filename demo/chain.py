@@ -1,0 +1,121 @@
+"""Appending many synthetic audit records to the hash chain at once.
+
+The same chain `cases.audit` keeps: the head row is locked, each record is numbered after it and
+hashed over the previous hash, and the head is moved at the end, all in the caller's transaction.
+Records staged by services in the same session (`audit.record`) are sealed at commit after
+these, from the moved head, so the chain stays unbroken.
+
+Records are built as `Unsealed` tuples (in worker processes for large runs) and chained here, in
+the one process that writes. Chaining is the part that cannot run in parallel, so it hashes the
+text `cases.audit.record_hash` would hash, assembled from pieces the builders prepared, instead
+of calling it with a dict per record (four times slower). The first record of every batch is
+hashed both ways and must agree, and `flask audit verify` recomputes every hash with
+`record_hash` itself.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from hashlib import sha256
+from typing import Any, NamedTuple
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cases.audit import HEAD_ID, _jsonable, record_hash
+from cases.models import AuditHead, AuditRecord
+from demo.bulk import BulkSink
+
+# `cases.audit.canonical_json`'s settings in one encoder built once: `json.dumps` with options
+# builds a new encoder per call, a third of the cost of a small record's detail.
+# tests/test_demo.py checks every generated detail against `canonical_json` itself.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable)
+
+AUDIT_TABLE = AuditRecord.__table__
+AUDIT_COLUMNS = tuple(c.name for c in AUDIT_TABLE.columns)
+_SEP, _NONE = "\x1f", "\x00"          # as `record_hash` joins fields and writes None
+_NO_IP_REQUEST_OK = _SEP + _NONE + _SEP + _NONE + _SEP + "ok"   # ip, request_id, outcome
+
+
+def canonical(data: Any) -> str:
+    """The same text as `cases.audit.canonical_json(data)`, faster."""
+    return _CANONICAL.encode(data)
+
+
+class ActorRow(NamedTuple):
+    """Who a synthetic record says acted, as `cases.audit.Actor` records it."""
+    user_id: int | None
+    username: str | None
+    role: str | None
+    unit: str | None
+
+    @classmethod
+    def system(cls, name: str) -> ActorRow:
+        return cls(None, name, "system", None)
+
+    def hashed_text(self) -> str:
+        """The actor's four fields as `record_hash` writes them."""
+        return _SEP.join(_NONE if v is None else str(v) for v in self)
+
+
+# A record before it is chained: (occurred_at, actor_id, actor_username, actor_role, actor_unit,
+# action, case_id, proposal number within its batch or None, detail, reason, hashed head) where
+# the hashed head is `record_hash`'s text for occurred_at … case_id.
+Unsealed = tuple
+
+
+def unsealed(occurred_at: str, actor: ActorRow, actor_text: str, action: str, case_id: int | None,
+             proposal: int | None, detail: str, reason: str | None = None) -> Unsealed:
+    """`occurred_at` as `YYYY-MM-DD HH:MM:SS.ffffff` (UTC); `actor_text` is `actor.hashed_text()`."""
+    head = f"{occurred_at}{_SEP}{actor_text}{_SEP}{action}{_SEP}{_NONE if case_id is None else case_id}"
+    return (occurred_at, *actor, action, case_id, proposal, detail, reason, head)
+
+
+class AuditChain:
+    """Numbers, hashes and buffers records; `flush` writes the buffer, `close` moves the head."""
+
+    def __init__(self, session: Session, sink: BulkSink):
+        self._session, self._sink = session, sink
+        head = session.execute(select(AuditHead.last_seq, AuditHead.last_hash)
+                               .where(AuditHead.id == HEAD_ID).with_for_update()).one()
+        self.seq, self._prev = head.last_seq, head.last_hash
+        self.first_seq = self.seq + 1
+        self._rows: list[tuple] = []
+
+    @property
+    def appended(self) -> int:
+        return self.seq - self.first_seq + 1
+
+    def seal(self, records: Iterable[Unsealed], proposal_base: int = 0) -> None:
+        """Chain `records` in order; their proposal numbers are offsets from `proposal_base`."""
+        first = len(self._rows)
+        seq, prev, rows = self.seq, self._prev, self._rows
+        for occurred_at, actor_id, username, role, unit, action, case_id, proposal, detail, reason, head in records:
+            seq += 1
+            proposal_id = None if proposal is None else proposal_base + proposal
+            text = (f"{seq}{_SEP}{head}{_SEP}{_NONE if proposal_id is None else proposal_id}{_SEP}{detail}{_SEP}"
+                    f"{_NONE if reason is None else reason}{_NO_IP_REQUEST_OK}{_SEP}{prev}")
+            digest = sha256(text.encode()).hexdigest()
+            rows.append((seq, occurred_at, actor_id, username, role, unit, action, case_id, proposal_id, detail,
+                         reason, None, None, "ok", prev, digest))
+            prev = digest
+        self.seq, self._prev = seq, prev
+        if first < len(rows):
+            _check_against_record_hash(rows[first])
+
+    def flush(self) -> None:
+        self._sink.write(AUDIT_TABLE, AUDIT_COLUMNS, self._rows)
+        self._rows = []
+
+    def close(self) -> None:
+        self.flush()
+        self._session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID)
+                              .values(last_seq=self.seq, last_hash=self._prev))
+
+
+def _check_against_record_hash(row: tuple) -> None:
+    """:raise RuntimeError: `cases.audit.record_hash` changed and this file did not follow."""
+    values = dict(zip(AUDIT_COLUMNS, row))
+    if record_hash(values) != values["hash"]:
+        raise RuntimeError("demo.chain hashes records differently from cases.audit.record_hash; "
+                           "update AuditChain.seal to hash what record_hash hashes")
