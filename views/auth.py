@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from cases import audit
@@ -18,9 +19,15 @@ from views.common import client_ip, current_actor
 bp = Blueprint("auth", __name__)
 
 
+# Built once: the statement's compiled form is cached, and the user's province comes in the same
+# row (the scope and every audit record need it).
+_USER_WITH_UNITS = (select(User).options(joinedload(User.province), selectinload(User.communes))
+                    .where(User.id == bindparam("user_id")))
+
+
 def load_user(user_id: str) -> User | None:
-    """Once per request: the user with the units the scope and the audit trail need."""
-    user = db.session.get(User, int(user_id), options=[joinedload(User.province), selectinload(User.communes)])
+    """Once per request: the active user with the units of their scope."""
+    user = db.session.execute(_USER_WITH_UNITS, {"user_id": int(user_id)}).unique().scalar_one_or_none()
     return user if user is not None and user.active else None
 
 
