@@ -116,8 +116,13 @@ def _seal(session: Session) -> None:
         }
         row["hash"] = prev = record_hash(row)
         rows.append(row)
-    connection.execute(_INSERT_RECORDS, rows)
-    connection.execute(_MOVE_HEAD, {"last_seq": seq, "last_hash": prev})
+    if connection.dialect.name == "postgresql":
+        # One round trip: the head moves in a CTE of the INSERT (the row is locked already).
+        moved = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(last_seq=seq, last_hash=prev).cte("moved_head")
+        connection.execute(insert(AuditRecord.__table__).values(rows).add_cte(moved))
+    else:
+        connection.execute(_INSERT_RECORDS, rows)
+        connection.execute(_MOVE_HEAD, {"last_seq": seq, "last_hash": prev})
 
 
 _HEAD = AuditHead.__table__

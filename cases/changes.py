@@ -30,9 +30,14 @@ def to_local(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc).astimezone(DISPLAY_TZ)
 
 
+_DIFFED: tuple[str, ...] | None = None
+
+
 def snapshot(case: Case) -> dict:
-    mapper = inspect(Case)
-    return {c.key: getattr(case, c.key) for c in mapper.column_attrs if c.key not in _NOT_DIFFED}
+    global _DIFFED
+    if _DIFFED is None:  # the mapper is configured by the first call, not at import
+        _DIFFED = tuple(c.key for c in inspect(Case).column_attrs if c.key not in _NOT_DIFFED)
+    return {key: getattr(case, key) for key in _DIFFED}
 
 
 def diff(before: dict, after: dict) -> dict:

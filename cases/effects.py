@@ -69,8 +69,10 @@ def verify_identity(session: Session, case: Case, p: dict) -> None:
         case.birth_date = _date(p, "birth_date")
     if p.get("sex"):
         case.sex = Sex(p["sex"])
-    case.national_id = _checked_id(p["national_id"], case.birth_date, case.sex, "national_id")
-    ensure_unique_national_id(session, case.national_id, case.id)
+    number = _checked_id(p["national_id"], case.birth_date, case.sex, "national_id")
+    if number != case.national_id:  # the unique index already vouches for the number on record
+        ensure_unique_national_id(session, number, case.id)
+    case.national_id = number
     case.identity_source = IdentitySource(p["source"])
     case.identity_verified_on = _date(p, "verified_on")
     case.identity_problem = None

@@ -7,7 +7,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_login import current_user, login_required, login_user, logout_user
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from cases import audit
 from cases.models import User
@@ -19,10 +19,9 @@ from views.common import client_ip, current_actor
 bp = Blueprint("auth", __name__)
 
 
-# Built once: the statement's compiled form is cached, and the user's province comes in the same
-# row (the scope and every audit record need it).
-_USER_WITH_UNITS = (select(User).options(joinedload(User.province), selectinload(User.communes))
-                    .where(User.id == bindparam("user_id")))
+# Built once, so its compiled form is cached; the user's province comes in the same row (the scope
+# and every audit record need it). A commune-scoped user's communes load on first use.
+_USER_WITH_UNITS = select(User).options(joinedload(User.province)).where(User.id == bindparam("user_id"))
 
 
 def load_user(user_id: str) -> User | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import NotFound
 
@@ -54,7 +55,9 @@ def decide(proposal_id: int, decision: str):
 
 
 def _proposal_in_scope(proposal_id: int) -> Proposal:
-    proposal = db.session.scalar(select(Proposal).where(Proposal.id == proposal_id, proposal_scope(current_user)))
+    proposal = db.session.scalar(
+        select(Proposal).options(joinedload(Proposal.case), joinedload(Proposal.proposed_by))
+        .where(Proposal.id == proposal_id, proposal_scope(current_user)))
     if proposal is None:
         raise NotFound()
     return proposal
