@@ -62,6 +62,7 @@ def _dataset(instance: Path, name: str, url: str, env: dict, cases: int, say) ->
     if marker.exists():
         known = json.loads(marker.read_text())
         if known.get("cases") == cases and known.get("url") == url and _has_schema(env):
+            _flask(env, "db", "upgrade")  # a new migration applies to the kept dataset
             say(f"reusing the {cases:,}-case dataset generated in {known['generate_s']} s")
             return known["generate_s"]
     _drop_database(url)
@@ -75,8 +76,10 @@ def _dataset(instance: Path, name: str, url: str, env: dict, cases: int, say) ->
 
 
 def _has_schema(env: dict) -> bool:
-    return subprocess.run([sys.executable, "-m", "flask", "db", "current"], cwd=PROJECT, env=env,
-                          capture_output=True, text=True).stdout.strip().endswith("(head)")
+    """Whether the database holds a migrated schema (at any revision)."""
+    current = subprocess.run([sys.executable, "-m", "flask", "db", "current"], cwd=PROJECT, env=env,
+                             capture_output=True, text=True)
+    return current.returncode == 0 and any(line[:1].isalnum() for line in current.stdout.splitlines())
 
 
 def _drop_database(url: str) -> None:

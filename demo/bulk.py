@@ -50,7 +50,7 @@ class BulkSink:
             finally:
                 cursor.close()
         else:
-            raise NotImplementedError(f"bulk writing on {self.dialect}: SQLite and PostgreSQL only")
+            raise RuntimeError(f"bulk writing on {self.dialect}: SQLite and PostgreSQL only")
 
     @contextmanager
     def tuned(self) -> Iterator[None]:

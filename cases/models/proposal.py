@@ -26,7 +26,9 @@ class Proposal(db.Model):
         Index("uq_proposals_pending_case", "case_id", unique=True,
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
         Index("ix_proposals_status_commune", "status", "commune_id", "proposed_at"),
-        Index("ix_proposals_case", "case_id", "proposed_at"),
+        # A case's pending proposal, and the pending marks of a queue page (case_id IN (...)):
+        # with status in the key, SQLite's planner stops preferring the status index above.
+        Index("ix_proposals_case_status", "case_id", "status", "proposed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
