@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from cases.models.audit import GENESIS_HASH, HASHED, HEAD_ID, AuditHead, AuditRecord
 
 PARALLEL_FROM = 400_000  # below this, starting processes costs more than it saves
-_HASH_AT = len(HASHED)      # the stored hash follows the hashed fields in each row
 
 
 @dataclass
@@ -105,22 +104,26 @@ def _check_range_in_process(url: str, bounds: tuple[int, int, bool], batch: int)
 
 def _check_range(dbapi_connection, dialect: str, part: _Range, batch: int) -> _Range:
     sha256 = hashlib.sha256
+    in_database = dialect == "postgresql"
     expected, prev = part.first, None
-    for row in _rows(dbapi_connection, dialect, part.first, part.last, batch):
-        seq = row[0]
+    for seq, prev_hash, stored, content in _links(dbapi_connection, dialect, part.first, part.last, batch):
         if seq != expected:
             part.broken_seq, part.problem = expected, f"record {expected} is missing (next is {seq})"
             return part
         if prev is None:
-            part.first_prev = prev = row[_HASH_AT - 1]
-        elif row[_HASH_AT - 1] != prev:
+            part.first_prev = prev = prev_hash
+        elif prev_hash != prev:
             part.broken_seq, part.problem = seq, "does not follow the record before it (deleted, moved or edited)"
             return part
-        fields = ["\x00" if v is None else v if v.__class__ is str else str(v) for v in row[:_HASH_AT]]
-        if sha256("\x1f".join(fields).encode()).hexdigest() != row[_HASH_AT]:
+        if in_database:
+            computed = content
+        else:
+            fields = ["\x00" if v is None else v if v.__class__ is str else str(v) for v in content]
+            computed = sha256("\x1f".join(fields).encode()).hexdigest()
+        if computed != stored:
             part.broken_seq, part.problem = seq, "its content does not match its hash (edited)"
             return part
-        prev = part.last_hash = row[_HASH_AT]
+        prev = part.last_hash = stored
         expected += 1
         part.checked += 1
     if expected <= part.last and not part.final:
@@ -128,24 +131,37 @@ def _check_range(dbapi_connection, dialect: str, part: _Range, batch: int) -> _R
     return part
 
 
-def _rows(dbapi_connection, dialect: str, first: int, last: int, batch: int) -> Iterator[tuple]:
-    """The hashed fields then the hash, as the hash saw them: times as 'YYYY-MM-DD HH:MM:SS.ffffff'."""
+def _postgresql_sha256() -> str:
+    """SQL computing what `record_hash` computes: the fields as text, NULL as a NUL byte, joined
+    by U+001F, SHA-256 in hex. PostgreSQL hashes in C, next to the data (measured at 4 million
+    records: 19 s instead of 28 s fetching the fields into Python); it works on bytes because
+    its text cannot hold NUL."""
+    def text_of(name: str) -> str:
+        if name == "occurred_at":
+            return "to_char(occurred_at, 'YYYY-MM-DD HH24:MI:SS.US')"
+        return f"CAST({name} AS TEXT)"
+    parts = [f"coalesce(convert_to({text_of(n)}, 'UTF8'), '\\x00'::bytea)" for n in HASHED]
+    return "encode(sha256(" + " || '\\x1f'::bytea || ".join(parts) + "), 'hex')"
+
+
+def _links(dbapi_connection, dialect: str, first: int, last: int, batch: int) -> Iterator[tuple]:
+    """(seq, prev_hash, hash, content) in seq order. Content is the record's SHA-256 computed by
+    PostgreSQL, or on SQLite the hashed fields as stored (building the text in SQLite's SQL was
+    slower than joining them here: 26 s against 17 s at 4 million records)."""
     if dialect == "postgresql":
-        moment, marker = "to_char(occurred_at, 'YYYY-MM-DD HH24:MI:SS.US')", "%s"
-    else:
-        moment, marker = "occurred_at", "?"
-    columns = ", ".join(moment if name == "occurred_at" else name for name in HASHED)
-    sql = (f"SELECT {columns}, hash FROM audit_records WHERE seq BETWEEN {marker} AND {marker} ORDER BY seq")
-    if dialect == "postgresql":
+        sql = (f"SELECT seq, prev_hash, hash, {_postgresql_sha256()} FROM audit_records "
+               "WHERE seq BETWEEN %s AND %s ORDER BY seq")
         with dbapi_connection.cursor(name="audit_verify") as cursor:  # server-side: streams
             cursor.itersize = batch
             cursor.execute(sql, (first, last))
             yield from cursor
         return
+    sql = (f"SELECT seq, prev_hash, hash, {', '.join(HASHED)} FROM audit_records "
+           "WHERE seq BETWEEN ? AND ? ORDER BY seq")
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(sql, (first, last))
         while rows := cursor.fetchmany(batch):
-            yield from rows
+            yield from ((r[0], r[1], r[2], r[3:]) for r in rows)
     finally:
         cursor.close()
