@@ -32,6 +32,7 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update && apt-get install -y chromium; }
 
 test: install chromium
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 bench: install

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from cases.audit_verify import ChainReport, verify_chain  # noqa: F401  (re-exported)
-from cases.models.audit import GENESIS_HASH, HASHED, HEAD_ID, AuditHead, AuditRecord
+from cases.models.audit import HASHED, HEAD_ID, AuditHead, AuditRecord
 
 _PENDING = "ansinh_audit_pending"
 
@@ -56,16 +56,22 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable)
-
-
-def _jsonable(value: Any) -> str:
+def jsonable(value: Any) -> str:
+    """Dates, datetimes and enums as the audit trail writes them in JSON."""
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if hasattr(value, "value"):  # enums
         return value.value
     return str(value)
+
+
+# One encoder built once: `json.dumps` with options builds a new encoder on every call.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=jsonable)
+
+
+def canonical_json(data: Any) -> str:
+    """The one text form of a record's detail: keys sorted, no spaces, Vietnamese kept as is."""
+    return _CANONICAL.encode(data)
 
 
 def record(session: Session, actor: Actor, action: str, *, case=None, case_id: int | None = None,

@@ -13,7 +13,7 @@ from cases.errors import DomainError, StaleCase
 from cases.models import Case, User
 
 # Bookkeeping the engine and the ORM keep; the trail records them in its own fields.
-_NOT_DIFFED = {"version", "updated_at", "updated_by_id", "created_at", "created_by_id", "state_entered_at"}
+NOT_DIFFED = {"version", "updated_at", "updated_by_id", "created_at", "created_by_id", "state_entered_at"}
 DISPLAY_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -36,7 +36,7 @@ _DIFFED: tuple[str, ...] | None = None
 def snapshot(case: Case) -> dict:
     global _DIFFED
     if _DIFFED is None:  # the mapper is configured by the first call, not at import
-        _DIFFED = tuple(c.key for c in inspect(Case).column_attrs if c.key not in _NOT_DIFFED)
+        _DIFFED = tuple(c.key for c in inspect(Case).column_attrs if c.key not in NOT_DIFFED)
     return {key: getattr(case, key) for key in _DIFFED}
 
 

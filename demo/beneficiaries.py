@@ -14,7 +14,7 @@ from random import Random
 from sqlalchemy import inspect
 
 from cases import reference
-from cases.changes import _NOT_DIFFED  # the audit snapshot leaves out the same bookkeeping fields
+from cases.changes import NOT_DIFFED  # the audit snapshot leaves out the same bookkeeping fields
 from cases.models import Case, PolicyGroup, Sex
 from demo import names
 from demo.people import (CHILD_AGE, NationalIds, age_range, birth_date_at_age, ethnic_mix, full_name, mobile,
@@ -24,7 +24,7 @@ from workflow.states import CaseState
 
 CASE_TABLE = Case.__table__
 CASE_COLUMNS = tuple(c.name for c in CASE_TABLE.columns)
-SNAPSHOT_FIELDS = tuple(c.key for c in inspect(Case).column_attrs if c.key not in _NOT_DIFFED)
+SNAPSHOT_FIELDS = tuple(c.key for c in inspect(Case).column_attrs if c.key not in NOT_DIFFED)
 BLANK_CASE = {name: None for name in CASE_COLUMNS} | {
     "special_very_old": False, "special_gravely_ill": False, "special_cannot_travel": False,
     "special_nobody_to_authorise": False, "status": CaseState.IDENTITY_VERIFICATION.value, "version": 1,

@@ -14,22 +14,17 @@ hashed both ways and must agree, and `flask audit verify` recomputes every hash 
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from hashlib import sha256
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cases.audit import HEAD_ID, _jsonable, record_hash
+from cases.audit import HEAD_ID, canonical_json, record_hash
 from cases.models import AuditHead, AuditRecord
 from demo.bulk import BulkSink
 
-# `cases.audit.canonical_json`'s settings in one encoder built once: `json.dumps` with options
-# builds a new encoder per call, a third of the cost of a small record's detail.
-# tests/test_demo.py checks every generated detail against `canonical_json` itself.
-_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable)
 
 AUDIT_TABLE = AuditRecord.__table__
 AUDIT_COLUMNS = tuple(c.name for c in AUDIT_TABLE.columns)
@@ -37,9 +32,7 @@ _SEP, _NONE = "\x1f", "\x00"          # as `record_hash` joins fields and writes
 _NO_IP_REQUEST_OK = _SEP + _NONE + _SEP + _NONE + _SEP + "ok"   # ip, request_id, outcome
 
 
-def canonical(data: Any) -> str:
-    """The same text as `cases.audit.canonical_json(data)`, faster."""
-    return _CANONICAL.encode(data)
+canonical = canonical_json  # tests/test_demo.py checks every generated detail against it
 
 
 class ActorRow(NamedTuple):
