@@ -32,8 +32,12 @@ PERSON_FIELDS = (
 
 
 def require_writer(user: User) -> None:
-    if user.role not in CASE_WRITERS:
+    if not may_register(user):
         raise NotPermitted("Tài khoản của bạn chỉ được xem, không được thay đổi hồ sơ.")
+
+
+def may_register(user: User) -> bool:
+    return user.role in CASE_WRITERS
 
 
 def may_edit(user: User, case: Case) -> bool:

@@ -8,6 +8,7 @@ from flask import Flask
 
 from cases import reference
 from cases.changes import to_local
+from cases.registration import may_register
 from workflow.table import STATES, TRANSITIONS
 
 ACTION_LABELS = {
@@ -57,4 +58,4 @@ def register(app: Flask) -> None:
         trigger_label=lambda t: TRANSITIONS[t].label if t in TRANSITIONS else t,
         category_label=lambda c: reference.categories()[c].label if c in reference.categories() else c,
     )
-    app.jinja_env.globals.update(STATES=STATES)
+    app.jinja_env.globals.update(STATES=STATES, may_register=may_register)
