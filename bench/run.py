@@ -89,19 +89,21 @@ def _drop_database(url: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    import psycopg
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    drop_database(url)
+    _server_command(url, 'CREATE DATABASE "{name}"')
 
 
 def drop_database(url: str) -> None:
     """Remove a PostgreSQL benchmark database altogether (the smoke test cleans up with this)."""
+    _server_command(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _server_command(url: str, command: str) -> None:
+    """Run `command` (with {name}: the database of `url`) on the server's maintenance database."""
     import psycopg
     base, _, name = url.rpartition("/")
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(command.format(name=name))
 
 
 def _flask(env: dict, *args: str) -> str:

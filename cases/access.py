@@ -55,15 +55,12 @@ def proposal_scope(user: User) -> ColumnElement[bool]:
     return _scope_on(user, Proposal.commune_id.in_(province_communes), Proposal.commune_id)
 
 
-def get_case(session: Session, user: User, case_id: int, *, for_update: bool = False) -> Case:
+def get_case(session: Session, user: User, case_id: int) -> Case:
     """The case `case_id` if `user` may see it.
 
     :raise OutOfScope: (404) no such case, or not in the user's scope.
     """
-    statement = scoped_cases(user).where(Case.id == case_id)
-    if for_update:
-        statement = statement.with_for_update()
-    case = session.execute(statement).scalar_one_or_none()
+    case = session.execute(scoped_cases(user).where(Case.id == case_id)).scalar_one_or_none()
     if case is None:
         raise OutOfScope(user, case_id)
     return case

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from cases.access import proposal_scope, scoped_cases
 from cases.calendar import working_days_between
@@ -88,6 +88,9 @@ def case_history(session: Session, case_id: int, limit: int = 200) -> list[Audit
 
 
 def pending_proposals(session: Session, user: User, limit: int = 200) -> list[Proposal]:
+    """The proposals waiting in `user`'s scope, oldest first, with their case and proposer
+    loaded in the same query (the list shows both on every row)."""
     return list(session.scalars(
-        select(Proposal).where(Proposal.status == ProposalStatus.PENDING, proposal_scope(user))
+        select(Proposal).options(joinedload(Proposal.case), joinedload(Proposal.proposed_by))
+        .where(Proposal.status == ProposalStatus.PENDING, proposal_scope(user))
         .order_by(Proposal.proposed_at).limit(limit)))

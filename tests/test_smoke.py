@@ -8,4 +8,5 @@ def test_officer_sees_queue(client, make_user, make_case):
     assert login(client, officer).status_code == 302
     page = client.get("/cases").get_data(as_text=True)
     assert "Lường Thị Mai" in page
-    assert client.get(f"/cases/{case.id}").status_code == 200
+    shown = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "<dd>Nam</dd>" in shown and "<dd>Chưa đăng ký</dd>" in shown

@@ -22,6 +22,14 @@ ACTION_LABELS = {
 }
 
 
+PAYMENT_METHOD_LABELS = {"account": "Qua tài khoản", "cash": "Tiền mặt"}
+SEX_LABELS = {"male": "Nam", "female": "Nữ"}
+
+
+def _labelled(labels: dict, empty: str = "—"):
+    return lambda value: labels.get(getattr(value, "value", value), empty) if value else empty
+
+
 def vn_date(value) -> str:
     return value.strftime("%d/%m/%Y") if isinstance(value, (date, datetime)) else ""
 
@@ -54,6 +62,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         vn_date=vn_date, vn_month=vn_month, vn_datetime=vn_datetime, money=money, masked_id=masked_id,
         state_label=state_label, detail=detail,
+        payment_method_label=_labelled(PAYMENT_METHOD_LABELS, "Chưa đăng ký"), sex_label=_labelled(SEX_LABELS),
         action_label=lambda a: ACTION_LABELS.get(a, a),
         trigger_label=lambda t: TRANSITIONS[t].label if t in TRANSITIONS else t,
         category_label=lambda c: reference.categories()[c].label if c in reference.categories() else c,
