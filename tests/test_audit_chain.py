@@ -349,3 +349,32 @@ def test_parallel_verification_names_the_same_record(app, make_case, monkeypatch
         _db.session.commit()
     report = verify.verify_chain(_db.session, workers=3)
     assert (report.broken_seq, report.checked) == (middle, middle - 1)
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_parallel_verification_names_a_deleted_record_at_a_range_edge(app, make_case, monkeypatch, where):
+    """A record missing at the start or the end of one process's range is named all the same."""
+    import cases.audit_verify as verify
+    for _ in range(6):
+        make_case(state=S.PAID_BY_ACCOUNT)
+    total = last_seq()
+    monkeypatch.setattr(verify, "PARALLEL_FROM", 1)
+    ranges = verify._bounds(total, 3)
+    seq = {"first": ranges[1][0], "middle": (ranges[1][0] + ranges[1][1]) // 2, "last": ranges[1][1]}[where]
+    tamper("DELETE FROM audit_records WHERE seq = :seq", seq=seq)
+    report = verify.verify_chain(db.session, workers=3)
+    assert (report.broken_seq, report.checked) == (seq, seq - 1)
+    assert f"record {seq} is missing" in report.problem
+
+
+@pytest.mark.postgresql
+def test_a_null_smuggled_into_a_required_field_breaks_the_chain(app, history):
+    """Someone with the database's keys drops a NOT NULL and blanks a field: still named."""
+    seq = seq_of("proposal.approve")
+    tamper("ALTER TABLE audit_records ALTER COLUMN outcome DROP NOT NULL")
+    try:
+        tamper("UPDATE audit_records SET outcome = NULL WHERE seq = :seq", seq=seq)
+        assert_broken_at(app, seq)
+    finally:
+        tamper("UPDATE audit_records SET outcome = 'ok' WHERE outcome IS NULL")
+        tamper("ALTER TABLE audit_records ALTER COLUMN outcome SET NOT NULL")
