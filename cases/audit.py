@@ -123,19 +123,23 @@ def _seal(session: Session) -> None:
         row["hash"] = prev = record_hash(row)
         rows.append(row)
     if connection.dialect.name == "postgresql":
-        # One round trip: the head moves in a CTE of the INSERT (the row is locked already).
-        moved = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(last_seq=seq, last_hash=prev).cte("moved_head")
-        connection.execute(insert(AuditRecord.__table__).values(rows).add_cte(moved))
+        # One round trip: the head moves in a CTE of the INSERT (the row is locked already). Every
+        # row carries the final head, so executing it once per row leaves the head right.
+        connection.execute(_INSERT_MOVING_HEAD, [dict(row, head_seq=seq, head_hash=prev) for row in rows])
     else:
         connection.execute(_INSERT_RECORDS, rows)
-        connection.execute(_MOVE_HEAD, {"last_seq": seq, "last_hash": prev})
+        connection.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": prev})
 
 
+# Built once, so each is compiled once per process: this runs in every writing request, and
+# building and compiling a fresh INSERT each time cost more than the database's work (measured
+# on PostgreSQL: 2.5 ms of Python per request, against 0.7 ms in the server).
 _HEAD = AuditHead.__table__
 _LOCK_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
-_INSERT_RECORDS = insert(AuditRecord.__table__)
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(
-    last_seq=bindparam("last_seq"), last_hash=bindparam("last_hash"))
+    last_seq=bindparam("head_seq"), last_hash=bindparam("head_hash"))
+_INSERT_RECORDS = insert(AuditRecord.__table__)
+_INSERT_MOVING_HEAD = _INSERT_RECORDS.add_cte(_MOVE_HEAD.cte("moved_head"))
 
 
 @event.listens_for(Session, "before_commit")

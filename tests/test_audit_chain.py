@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from cases import audit
 from cases.actions import approve, reject, start_transition
 from cases.audit import record_hash, verify_chain
-from cases.models import AuditRecord, Case, User
+from cases.models import AuditHead, AuditRecord, Case, User
 from cases.organisation import commune_by_code
 from cases.registration import edit_case, register_case
 from cases.roles import Role
@@ -297,6 +297,20 @@ def test_a_rolled_back_change_leaves_no_record_behind(officer):
     kept = committed(register_case, actor_of(officer), officer, data | {"full_name": "Người được lưu"}, date.today())
     assert new_records(seq) == [("case.create", kept.id, officer.username)]
     assert db.session.scalar(select(Case.full_name)) == "Người được lưu"
+    assert verify_chain(db.session).ok
+
+
+def test_records_staged_together_are_chained_in_order_in_one_commit(officer):
+    """Imports and jobs stage many records in one transaction: numbered in order, head at the last."""
+    seq = last_seq()
+    with write_intent():
+        for n in range(3):
+            audit.record(db.session, actor_of(officer), "test.batch", detail={"n": n})
+        db.session.commit()
+    records = audit_records(seq)
+    assert [(r.action, r.detail) for r in records] == [("test.batch", f'{{"n":{n}}}') for n in range(3)]
+    head = db.session.execute(select(AuditHead.last_seq, AuditHead.last_hash)).one()
+    assert (head.last_seq, head.last_hash) == (records[-1].seq, records[-1].hash)
     assert verify_chain(db.session).ok
 
 
