@@ -45,6 +45,11 @@ SELECTED = InputRequired(message="Hãy chọn một giá trị.")
 
 class Form(FlaskForm):
     class Meta:
+        # CSRFProtect checks the token of every POST before any view runs (a missing or wrong
+        # token is refused with its own page); checking it again per form only repeats the HMAC.
+        # Templates put the token in with the `csrf_field()` macro.
+        csrf = False
+
         def get_translations(self, form):
             return TRANSLATIONS
 

@@ -32,10 +32,12 @@ def pending():
 @login_required
 def decide(proposal_id: int, decision: str):
     proposal = _proposal_in_scope(proposal_id)
+    # Read now: after the commit the proposal is expired, and reading it would start a new query.
+    back = url_for("cases.show", case_id=proposal.case_id)
     form = DecisionForm()
     if not form.validate_on_submit():
         flash("Cần ghi lý do / ý kiến khi phê duyệt hoặc từ chối.", "error")
-        return redirect(url_for("cases.show", case_id=proposal.case_id))
+        return redirect(back)
     label = TRANSITIONS[proposal.trigger].label
     try:
         if decision == "approve":
@@ -51,7 +53,7 @@ def decide(proposal_id: int, decision: str):
         flash(error.message, "error")
     else:
         flash(f"Đã phê duyệt «{label}»." if decision == "approve" else f"Đã từ chối đề xuất «{label}».", "success")
-    return redirect(url_for("cases.show", case_id=proposal.case_id))
+    return redirect(back)
 
 
 def _proposal_in_scope(proposal_id: int) -> Proposal:
