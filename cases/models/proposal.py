@@ -45,6 +45,7 @@ class Proposal(db.Model):
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(String(500))
 
-    case: Mapped[Case] = relationship()
-    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
-    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    # Read-only, as on the case: services set the ids, and the unit of work need not weigh these.
+    case: Mapped[Case] = relationship(viewonly=True)
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id], viewonly=True)
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], viewonly=True)
