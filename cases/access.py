@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, bindparam, false, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import NotFound
 
 from cases.models import Case, Commune, Proposal, User
@@ -88,3 +88,30 @@ def may_see_commune(user: User, commune: Commune) -> bool:
     if user.province_id is not None:
         return commune.province_id == user.province_id
     return commune.id in (commune_ids(user) or [])
+
+
+# A proposal with its case and proposer (a decision needs both), in a province or in some communes.
+_PROPOSAL = select(Proposal).options(joinedload(Proposal.case), joinedload(Proposal.proposed_by))
+_PROPOSAL_IN_PROVINCE = _PROPOSAL.where(
+    Proposal.id == bindparam("proposal_id"),
+    Proposal.commune_id.in_(select(Commune.id).where(Commune.province_id == bindparam("province_id"))))
+_PROPOSAL_IN_COMMUNES = _PROPOSAL.where(Proposal.id == bindparam("proposal_id"),
+                                        Proposal.commune_id.in_(bindparam("commune_ids", expanding=True)))
+
+
+def get_proposal(session: Session, user: User, proposal_id: int) -> Proposal:
+    """The proposal `proposal_id`, with its case and proposer, if `user` may see its case.
+
+    :raise NotFound: no such proposal, or not in the user's scope.
+    """
+    proposal = None
+    if user.is_active and user.role in CASE_READERS:
+        if user.province_id is not None:
+            proposal = session.execute(_PROPOSAL_IN_PROVINCE,
+                                       {"proposal_id": proposal_id, "province_id": user.province_id}).scalar()
+        elif ids := commune_ids(user):
+            proposal = session.execute(_PROPOSAL_IN_COMMUNES,
+                                       {"proposal_id": proposal_id, "commune_ids": ids}).scalar()
+    if proposal is None:
+        raise NotFound()
+    return proposal

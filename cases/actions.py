@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cases import audit, effects
@@ -195,14 +195,19 @@ def _check_decider(user: User, proposal: Proposal) -> None:
         raise DomainError("Đề xuất này đã được xử lý.")
 
 
+# Built once, and run on the connection: the ORM's bulk-update path cost ten times the UPDATE.
+_PROPOSALS = Proposal.__table__
+_CLAIM = (update(_PROPOSALS)
+          .where(_PROPOSALS.c.id == bindparam("proposal_id"), _PROPOSALS.c.status == ProposalStatus.PENDING)
+          .values(status=bindparam("decision"), decided_by_id=bindparam("decider_id"),
+                  decided_at=bindparam("decided_on"), decision_reason=bindparam("reason_given")))
+
+
 def _claim(session: Session, user: User, proposal: Proposal, status: ProposalStatus, reason: str | None) -> None:
     """Decide the proposal if it is still pending. Concurrent deciders queue on the row; one wins."""
-    claimed = session.execute(
-        update(Proposal)
-        .where(Proposal.id == proposal.id, Proposal.status == ProposalStatus.PENDING)
-        .values(status=status, decided_by_id=user.id, decided_at=utcnow(), decision_reason=reason)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    claimed = session.connection().execute(_CLAIM, {
+        "proposal_id": proposal.id, "decision": status, "decider_id": user.id, "decided_on": utcnow(),
+        "reason_given": reason}).rowcount
     if claimed != 1:
         raise DomainError("Đề xuất này vừa được người khác xử lý.")
     session.expire(proposal, ["status", "decided_by_id", "decided_at", "decision_reason"])

@@ -3,15 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import NotFound
 
-from cases.access import proposal_scope
+from cases.access import get_proposal
 from cases.actions import approve, reject
 from cases.errors import DomainError
-from cases.models import Proposal
 from cases.queues import pending_proposals
 from extensions import db
 from forms.proposals import DecisionForm
@@ -31,7 +27,7 @@ def pending():
 @bp.route("/proposals/<int:proposal_id>/<any(approve, reject):decision>", methods=["POST"])
 @login_required
 def decide(proposal_id: int, decision: str):
-    proposal = _proposal_in_scope(proposal_id)
+    proposal = get_proposal(db.session, current_user, proposal_id)
     # Read now: after the commit the proposal is expired, and reading it would start a new query.
     back = url_for("cases.show", case_id=proposal.case_id)
     form = DecisionForm()
@@ -54,12 +50,3 @@ def decide(proposal_id: int, decision: str):
     else:
         flash(f"Đã phê duyệt «{label}»." if decision == "approve" else f"Đã từ chối đề xuất «{label}».", "success")
     return redirect(back)
-
-
-def _proposal_in_scope(proposal_id: int) -> Proposal:
-    proposal = db.session.scalar(
-        select(Proposal).options(joinedload(Proposal.case), joinedload(Proposal.proposed_by))
-        .where(Proposal.id == proposal_id, proposal_scope(current_user)))
-    if proposal is None:
-        raise NotFound()
-    return proposal
