@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from cases import reference
 from cases.checks import CheckFailed, check_national_id
 from cases.errors import DomainError
-from cases.models import AccountHolder, Case, PaymentMethod, PaymentProvider, Sex
+from cases.models import AccountHolder, Case, PaymentMethod, Sex
 from cases.models.case import IdentitySource
+from cases.organisation import provider_serving
 from cases.registration import ensure_unique_national_id
 
 Effect = Callable[[Session, Case, dict], None]
@@ -47,11 +48,11 @@ def month_after(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def _provider(session: Session, case: Case, provider_id) -> PaymentProvider:
-    provider = session.get(PaymentProvider, int(provider_id)) if provider_id else None
-    if provider is None or provider.province_id != case.province_id or not provider.active:
+def _provider(session: Session, case: Case, provider_id) -> int:
+    serving = provider_serving(session, int(provider_id), case.province_id) if provider_id else None
+    if serving is None:
         raise DomainError("Tổ chức chi trả không phục vụ tỉnh của hồ sơ này.", "provider_id")
-    return provider
+    return serving
 
 
 def _checked_id(number: str, birth_date: date | None, sex: Sex | None, field: str) -> str:
@@ -97,7 +98,7 @@ def choose_account(session: Session, case: Case, p: dict) -> None:
         case.account_holder_name = p["holder_name"].strip()
         case.account_holder_national_id = _checked_id(p["holder_national_id"], None, None, "holder_national_id")
     case.account_holder = holder
-    case.provider_id = _provider(session, case, p.get("provider_id")).id
+    case.provider_id = _provider(session, case, p.get("provider_id"))
     case.account_number = p.get("account_number") or None
     case.consent_date = _date(p, "consent_date")
     case.payment_method = PaymentMethod.ACCOUNT
@@ -114,7 +115,7 @@ def choose_cash(session: Session, case: Case, p: dict) -> None:
 
 @effect("record_account_opened")
 def record_account_opened(session: Session, case: Case, p: dict) -> None:
-    case.provider_id = _provider(session, case, p.get("provider_id")).id
+    case.provider_id = _provider(session, case, p.get("provider_id"))
     case.account_number = p["account_number"]
     case.account_opened_on = _date(p, "opened_on")
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import csv
+import time
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from cases.models import Commune, PaymentProvider, Province, ProviderKind, Village
@@ -65,4 +66,39 @@ def ensure_provider(session: Session, province: Province, short_name: str, name:
         provider = PaymentProvider(province=province, short_name=short_name, name=name, kind=kind)
         session.add(provider)
         session.flush()
+        forget_provider_choices()
     return provider
+
+
+# Providers change rarely (an administrator adds or closes a bank branch), and every account form
+# offers them: loading them each time was a quarter of the request. Each process keeps a
+# province's list for a minute, so a change shows in every worker within one; the transition
+# itself checks the chosen provider against the database (`provider_serving`).
+PROVIDER_CHOICES_TTL_S = 60.0
+_provider_choices: dict[tuple, tuple[float, list[tuple[int, str]]]] = {}
+_ACTIVE_PROVIDERS = (select(PaymentProvider.id, PaymentProvider.name)
+                     .where(PaymentProvider.province_id == bindparam("province_id"), PaymentProvider.active)
+                     .order_by(PaymentProvider.name))
+_PROVIDER_SERVING = select(PaymentProvider.id).where(
+    PaymentProvider.id == bindparam("provider_id"), PaymentProvider.province_id == bindparam("province_id"),
+    PaymentProvider.active)
+
+
+def provider_choices(session: Session, province_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the active providers of a province, by name, as forms offer them."""
+    key, now = (session.get_bind(), province_id), time.monotonic()
+    cached = _provider_choices.get(key)
+    if cached is None or now - cached[0] > PROVIDER_CHOICES_TTL_S:
+        cached = now, [tuple(row) for row in session.execute(_ACTIVE_PROVIDERS, {"province_id": province_id})]
+        _provider_choices[key] = cached
+    return cached[1]
+
+
+def forget_provider_choices() -> None:
+    """Drop this process's lists (after a change to the providers, made here)."""
+    _provider_choices.clear()
+
+
+def provider_serving(session: Session, provider_id: int, province_id: int) -> int | None:
+    """`provider_id` if that provider is active and serves the province, else None (read now)."""
+    return session.execute(_PROVIDER_SERVING, {"provider_id": provider_id, "province_id": province_id}).scalar()

@@ -5,8 +5,9 @@ from wtforms import IntegerField, RadioField
 from wtforms.validators import NumberRange, Optional
 
 from cases import reference
-from cases.models import AccountHolder, PaymentProvider
+from cases.models import AccountHolder
 from cases.models.case import IdentitySource
+from cases.organisation import provider_choices
 from extensions import db
 from forms.base import VersionedForm, choice, date_field, long_text, month_field, options, text
 from forms.case import SEX_CHOICES
@@ -49,12 +50,7 @@ class _ProviderMixin:
     def _provider_choices(self):
         if self.case is None:
             return []
-        # Kept on the form: the session's identity map holds objects weakly, and the service
-        # looks the chosen provider up again in this request.
-        self.providers = db.session.scalars(
-            db.select(PaymentProvider).where(PaymentProvider.province_id == self.case.province_id,
-                                             PaymentProvider.active).order_by(PaymentProvider.name)).all()
-        return options((p.id, p.name) for p in self.providers)
+        return options(provider_choices(db.session, self.case.province_id))
 
 
 class ChooseAccountForm(_ProviderMixin, TransitionForm):
