@@ -72,7 +72,7 @@ def audit_verify():
     report = verify_chain(db.session)
     elapsed = time.perf_counter() - started
     if report.ok:
-        click.echo(f"audit chain OK: {report.checked} records verified in {elapsed:.1f} s")
+        click.echo(f"audit chain OK: {report.checked} records verified in {elapsed:.2f} s")
         return
     click.echo(f"audit chain BROKEN at record {report.broken_seq}: {report.problem} "
                f"({report.checked} records before it verified)", err=True)

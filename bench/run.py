@@ -121,4 +121,6 @@ def _json_of(output: str) -> dict:
 def _verify(env: dict) -> dict:
     output = _flask(env, "audit", "verify")
     found = _VERIFIED.search(output)
-    return {"audit_records": int(found.group(1)), "audit_verify_s": float(found.group(2))}
+    records, seconds = int(found.group(1)), float(found.group(2))
+    return {"audit_records": records, "audit_verify_s": seconds,
+            "audit_records_per_s": round(records / max(seconds, 0.01))}
