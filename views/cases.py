@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -17,7 +17,7 @@ from extensions import db
 from forms.case import CaseForm
 from forms.proposals import DecisionForm
 from forms.transitions import FORMS
-from views.common import current_actor
+from views.common import acting_user, current_actor
 from workflow.states import CaseState
 from workflow.table import STATES, TRANSITIONS
 
@@ -37,33 +37,35 @@ def queue():
         state = CaseState(request.args.get("state", CaseState.IDENTITY_VERIFICATION.value))
     except ValueError:
         abort(404)
-    commune_id = request.args.get("commune", type=int)
-    page = queue_page(db.session, current_user, state, local_today(), commune_id=commune_id,
+    commune_id, user = request.args.get("commune", type=int), acting_user()
+    page = queue_page(db.session, user, state, local_today(), commune_id=commune_id,
                       cursor=request.args.get("after"), size=current_app.config["QUEUE_PAGE_SIZE"])
     return render_template("cases/queue.html", page=page, state=state, states=STATES,
-                           communes=communes_in_scope(db.session, current_user), commune_id=commune_id)
+                           communes=communes_in_scope(db.session, user), commune_id=commune_id)
 
 
 @bp.route("/cases/<int:case_id>")
 @login_required
 def show(case_id: int):
-    case = get_case(db.session, current_user, case_id)
+    user = acting_user()
+    case = get_case(db.session, user, case_id)
     pending = pending_proposal(db.session, case.id)
     return render_template(
         "cases/show.html", case=case, pending=pending, history=case_history(db.session, case.id),
-        actions=available_actions(current_user, case, pending), decision_form=DecisionForm(),
-        may_decide=may_decide(current_user, pending), may_edit=may_edit(current_user, case),
+        actions=available_actions(user, case, pending), decision_form=DecisionForm(),
+        may_decide=may_decide(user, pending), may_edit=may_edit(user, case),
         transitions=TRANSITIONS, states=STATES)
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
 @login_required
 def new():
-    require_writer(current_user)
+    user = acting_user()
+    require_writer(user)
     form = _case_form()
     if form.validate_on_submit():
         try:
-            case = register_case(db.session, current_actor(), current_user, form.person_data(), local_today())
+            case = register_case(db.session, current_actor(), user, form.person_data(), local_today())
         except DomainError as error:
             _show_error(form, error)
         else:
@@ -76,14 +78,15 @@ def new():
 @bp.route("/cases/<int:case_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(case_id: int):
-    case = get_case(db.session, current_user, case_id)
-    require_writer(current_user)
+    user = acting_user()
+    case = get_case(db.session, user, case_id)
+    require_writer(user)
     form = _case_form(obj=case)
     if request.method == "GET":
         form.version.data = case.version
     elif form.validate_on_submit():
         try:
-            changes = edit_case(db.session, current_actor(), current_user, case, form.person_data(),
+            changes = edit_case(db.session, current_actor(), user, case, form.person_data(),
                                 form.version_number(), local_today())
             db.session.commit()
         except (StaleCase, StaleDataError):
@@ -100,16 +103,17 @@ def edit(case_id: int):
 @bp.route("/cases/<int:case_id>/actions/<trigger>", methods=["GET", "POST"])
 @login_required
 def act(case_id: int, trigger: str):
-    case = get_case(db.session, current_user, case_id)
+    user = acting_user()
+    case = get_case(db.session, user, case_id)
     spec = TRANSITIONS.get(trigger) or abort(404)
-    if current_user.role not in spec.roles:
-        raise NotPermitted(f"Vai trò {current_user.role.label} không được thực hiện «{spec.label}».")
+    if user.role not in spec.roles:
+        raise NotPermitted(f"Vai trò {user.role.label} không được thực hiện «{spec.label}».")
     form = FORMS[trigger](case=case)
     if request.method == "GET":
         form.version.data = case.version
     elif form.validate_on_submit():
         try:
-            proposal = start_transition(db.session, current_actor(), current_user, case, trigger,
+            proposal = start_transition(db.session, current_actor(), user, case, trigger,
                                         form.payload(), form.version_number(), reason=form.note.data or None)
             db.session.commit()
         except (StaleCase, StaleDataError):
@@ -126,7 +130,7 @@ def act(case_id: int, trigger: str):
 
 
 def _case_form(**kwargs) -> CaseForm:
-    communes = communes_in_scope(db.session, current_user)
+    communes = communes_in_scope(db.session, acting_user())
     villages = db.session.scalars(
         select(Village).where(Village.commune_id.in_([c.id for c in communes])).order_by(Village.name)).all()
     return CaseForm(communes=communes, villages=villages, **kwargs)

@@ -21,11 +21,18 @@ def begin_request() -> None:
     set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
 
 
+def acting_user():
+    """The logged-in user itself, not Flask-Login's proxy: services read the user's role and scope
+    dozens of times a request, and each read through the proxy looks the user up again."""
+    return current_user._get_current_object()
+
+
 def client_ip() -> str | None:
     return request.remote_addr
 
 
 def current_actor() -> Actor:
-    if current_user.is_authenticated:
-        return actor_of(current_user, client_ip(), g.get("request_id"))
+    user = acting_user()
+    if user.is_authenticated:
+        return actor_of(user, client_ip(), g.get("request_id"))
     return Actor(None, None, None, None, client_ip(), g.get("request_id"))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy.orm.exc import StaleDataError
 
 from cases.access import get_proposal
@@ -11,7 +11,7 @@ from cases.errors import DomainError
 from cases.queues import pending_proposals
 from extensions import db
 from forms.proposals import DecisionForm
-from views.common import current_actor
+from views.common import acting_user, current_actor
 from workflow.table import STATES, TRANSITIONS
 
 bp = Blueprint("proposals", __name__)
@@ -20,14 +20,15 @@ bp = Blueprint("proposals", __name__)
 @bp.route("/proposals")
 @login_required
 def pending():
-    return render_template("proposals/list.html", proposals=pending_proposals(db.session, current_user),
+    return render_template("proposals/list.html", proposals=pending_proposals(db.session, acting_user()),
                            transitions=TRANSITIONS, states=STATES, form=DecisionForm())
 
 
 @bp.route("/proposals/<int:proposal_id>/<any(approve, reject):decision>", methods=["POST"])
 @login_required
 def decide(proposal_id: int, decision: str):
-    proposal = get_proposal(db.session, current_user, proposal_id)
+    user = acting_user()
+    proposal = get_proposal(db.session, user, proposal_id)
     # Read now: after the commit the proposal is expired, and reading it would start a new query.
     back = url_for("cases.show", case_id=proposal.case_id)
     form = DecisionForm()
@@ -37,9 +38,9 @@ def decide(proposal_id: int, decision: str):
     label = TRANSITIONS[proposal.trigger].label
     try:
         if decision == "approve":
-            approve(db.session, current_actor(), current_user, proposal, form.reason.data)
+            approve(db.session, current_actor(), user, proposal, form.reason.data)
         else:
-            reject(db.session, current_actor(), current_user, proposal, form.reason.data)
+            reject(db.session, current_actor(), user, proposal, form.reason.data)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
