@@ -62,17 +62,23 @@ _CASE_IN_COMMUNES = select(Case).where(Case.id == bindparam("case_id"),
                                        Case.commune_id.in_(bindparam("commune_ids", expanding=True)))
 
 
+def _one_in_scope(session: Session, user: User, in_province: Select, in_communes: Select, **values):
+    """Run the province or the communes form of a one-row lookup, as the user's scope says
+    (the same rule as `_scope_on`); None when out of scope or absent."""
+    if not user.is_active or user.role not in CASE_READERS:
+        return None
+    if user.province_id is not None:
+        return session.execute(in_province, {**values, "province_id": user.province_id}).scalar()
+    ids = commune_ids(user)
+    return session.execute(in_communes, {**values, "commune_ids": ids}).scalar() if ids else None
+
+
 def get_case(session: Session, user: User, case_id: int) -> Case:
     """The case `case_id` if `user` may see it (the same scope as `case_scope`).
 
     :raise OutOfScope: (404) no such case, or not in the user's scope.
     """
-    case = None
-    if user.is_active and user.role in CASE_READERS:
-        if user.province_id is not None:
-            case = session.execute(_CASE_IN_PROVINCE, {"case_id": case_id, "province_id": user.province_id}).scalar()
-        elif ids := commune_ids(user):
-            case = session.execute(_CASE_IN_COMMUNES, {"case_id": case_id, "commune_ids": ids}).scalar()
+    case = _one_in_scope(session, user, _CASE_IN_PROVINCE, _CASE_IN_COMMUNES, case_id=case_id)
     if case is None:
         raise OutOfScope(user, case_id)
     return case
@@ -104,14 +110,7 @@ def get_proposal(session: Session, user: User, proposal_id: int) -> Proposal:
 
     :raise NotFound: no such proposal, or not in the user's scope.
     """
-    proposal = None
-    if user.is_active and user.role in CASE_READERS:
-        if user.province_id is not None:
-            proposal = session.execute(_PROPOSAL_IN_PROVINCE,
-                                       {"proposal_id": proposal_id, "province_id": user.province_id}).scalar()
-        elif ids := commune_ids(user):
-            proposal = session.execute(_PROPOSAL_IN_COMMUNES,
-                                       {"proposal_id": proposal_id, "commune_ids": ids}).scalar()
+    proposal = _one_in_scope(session, user, _PROPOSAL_IN_PROVINCE, _PROPOSAL_IN_COMMUNES, proposal_id=proposal_id)
     if proposal is None:
         raise NotFound()
     return proposal
