@@ -115,3 +115,63 @@ def test_after_reloading_the_second_user_can_save(two_officers, make_case):
     assert saved.status_code == 302
     row = case_row(case.id)
     assert (row["full_name"], row["phone"], row["version"]) == ("Hoàng Văn Thụ Hai", "0987654321", version + 2)
+
+
+# --- what a transition writes, and the version guard under it ---------------------------------------
+
+def test_the_engine_writes_exactly_the_changed_columns_and_moves_the_version(make_user, make_case):
+    from datetime import date
+
+    from cases.actions import fire_transition
+    from cases.users import actor_of
+    from extensions import db, write_intent
+    from tests.paths import payload_for
+    from workflow.table import TRANSITIONS
+
+    officer = make_user(Role.OFFICER)
+    case = make_case(state=S.PAYMENT_METHOD)
+    before = case_row(case.id)
+    with write_intent():
+        from cases.models import Case
+        case = db.session.get(Case, case.id)
+        fire_transition(db.session, actor_of(officer), officer, case, TRANSITIONS["choose_account"],
+                        payload_for(db.session, case, "choose_account"))
+        db.session.commit()
+    after = case_row(case.id)
+    changed = {key for key in after if after[key] != before[key]}
+    assert changed == {"status", "version", "state_entered_at", "payment_method", "account_holder",
+                       "account_holder_name", "account_holder_national_id", "provider_id", "account_number",
+                       "consent_date", "updated_at", "updated_by_id"}
+    assert after["version"] == before["version"] + 1 and after["status"] == S.ACCOUNT_OPENING
+    assert after["consent_date"] == date.today() and after["updated_by_id"] == officer.id
+
+
+@pytest.mark.postgresql
+def test_a_case_changed_after_it_was_read_is_not_overwritten(app, make_user, make_case):
+    """Two writers read version v; the second one's UPDATE finds v gone and writes nothing."""
+    from datetime import date
+
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from cases.actions import fire_transition
+    from cases.models import Case
+    from cases.registration import edit_case
+    from cases.users import actor_of
+    from extensions import db
+    from tests.paths import payload_for
+    from workflow.table import TRANSITIONS
+
+    officer = make_user(Role.OFFICER)
+    case_id = make_case(state=S.IDENTITY_VERIFICATION).id
+    db.session.rollback()
+    late = db.session.get(Case, case_id)  # read now, written after the other writer commits
+    payload = payload_for(db.session, late, "verify_identity")
+    with app.app_context():
+        other = db.session.get(Case, case_id)
+        edit_case(db.session, actor_of(officer), officer, other, {"notes": "Sửa trước"}, other.version, date.today())
+        db.session.commit()
+    with pytest.raises(StaleDataError):
+        fire_transition(db.session, actor_of(officer), officer, late, TRANSITIONS["verify_identity"], payload)
+    db.session.rollback()
+    row = case_row(case_id)
+    assert row["notes"] == "Sửa trước" and row["status"] == S.IDENTITY_VERIFICATION
