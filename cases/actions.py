@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from cases import audit, effects
 from cases.audit import Actor
-from cases.changes import check_version, diff, snapshot, touch, unique_or, utcnow
+from cases.changes import check_version, diff, snapshot, touch, unique_or, utcnow, write_case
 from cases.errors import DomainError, NotPermitted
 from cases.registration import DUPLICATE_ID
 from cases.models import Case, Proposal, ProposalStatus, User
@@ -175,7 +175,7 @@ def fire_transition(session: Session, actor: Actor, user: User | None, case: Cas
         raise DomainError(f"Không thể «{spec.label}» từ trạng thái «{STATES[from_state].label}».") from None
     touch(case, user)
     with unique_or(DUPLICATE_ID, "national_id"):
-        session.flush()
+        write_case(session, case)
     changes = diff(before, snapshot(case))
     changes.pop("status", None)
     audit.record(session, actor, action, case=case, proposal=proposal, reason=reason, detail={

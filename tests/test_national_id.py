@@ -220,6 +220,26 @@ def test_verifying_identity_with_another_live_case_id_is_refused(officer_browser
     assert case_row(second.id) == before
 
 
+def test_an_id_taken_between_the_check_and_the_write_is_refused_in_vietnamese(officer_browser, make_case,
+                                                                              monkeypatch):
+    """Another officer saves the same number a moment after this request's check: the unique index
+    refuses the UPDATE, and the officer reads why; nothing is written, no 500."""
+    import cases.effects
+
+    first = make_case(national_id="020050000666")
+    second = make_case(full_name="Hoàng Văn Tư")
+    before, records = case_row(second.id), audit_count()
+    monkeypatch.setattr(cases.effects, "ensure_unique_national_id", lambda *args: None)
+
+    response = submit(officer_browser, f"/cases/{second.id}/actions/verify_identity",
+                      transition_form(second, "verify_identity", national_id="020050000666"))
+
+    assert response.status_code == 422
+    assert "Số CCCD này vừa được ghi cho một hồ sơ khác đang hưởng trợ cấp." in text_of(response)
+    assert case_row(second.id) == before and audit_count() == records
+    assert case_row(first.id)["national_id"] == "020050000666"
+
+
 def test_verifying_identity_checks_the_id_against_the_record(officer_browser, make_case):
     case = make_case(birth_date=B1950, sex=M)
     before = case_row(case.id)

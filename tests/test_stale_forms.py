@@ -136,6 +136,7 @@ def test_the_engine_writes_exactly_the_changed_columns_and_moves_the_version(mak
         case = db.session.get(Case, case.id)
         fire_transition(db.session, actor_of(officer), officer, case, TRANSITIONS["choose_account"],
                         payload_for(db.session, case, "choose_account"))
+        assert not db.session.dirty  # written already: the commit has nothing left to flush
         db.session.commit()
     after = case_row(case.id)
     changed = {key for key in after if after[key] != before[key]}
