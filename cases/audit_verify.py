@@ -23,13 +23,14 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Integer, create_engine, func, select
 from sqlalchemy.orm import Session
 
 from cases.models.audit import GENESIS_HASH, HASHED, HEAD_ID, AuditHead, AuditRecord
 
 PARALLEL_FROM = 400_000  # below this, splitting the chain costs more than it saves
-_INTEGERS = frozenset({"seq", "actor_id", "case_id", "proposal_id"})
+# Read off the table, so a column added to the hashed fields is handled as its type says.
+_INTEGERS = frozenset(c.name for c in AuditRecord.__table__.columns if isinstance(c.type, Integer))
 _NULLABLE = frozenset(c.name for c in AuditRecord.__table__.columns if c.nullable)
 
 
