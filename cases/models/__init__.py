@@ -4,9 +4,10 @@ from cases.models.users import User, user_communes
 from cases.models.case import AccountHolder, Case, PaymentMethod, PolicyGroup, Sex
 from cases.models.proposal import Proposal, ProposalStatus
 from cases.models.audit import AuditHead, AuditRecord
+from cases.models.security import AuditCheck, DenialWindow, LoginThrottle
 
 __all__ = [
-    "AccountHolder", "AuditHead", "AuditRecord", "Case", "Commune", "PaymentMethod",
+    "AccountHolder", "AuditCheck", "AuditHead", "DenialWindow", "LoginThrottle", "AuditRecord", "Case", "Commune", "PaymentMethod",
     "PaymentProvider", "PolicyGroup", "Proposal", "ProposalStatus", "Province", "ProviderKind",
     "Sex", "User", "Village", "user_communes",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from cases.models.organisation import Commune, PaymentProvider, Province, Village
@@ -80,7 +80,7 @@ class Case(db.Model):
     # The benefit.
     policy_group: Mapped[PolicyGroup] = mapped_column(enum_column(PolicyGroup, "policy_group"))
     category_code: Mapped[str] = mapped_column(String(20))
-    monthly_amount: Mapped[int]  # whole đồng
+    monthly_amount: Mapped[int] = mapped_column(BigInteger)  # whole đồng; 64-bit, bounded by the rules data
     benefit_decision_number: Mapped[str | None] = mapped_column(String(60))
     benefit_start_month: Mapped[date | None]  # first day of the month
 

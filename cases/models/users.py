@@ -34,6 +34,11 @@ class User(UserMixin, db.Model):
     province_id: Mapped[int | None] = mapped_column(ForeignKey("provinces.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Moved on by every event that must end the user's sessions (logout, a password, role or scope
+    # change, disabling). A session carries the number it was opened under; the user is loaded on
+    # every request anyway, so comparing the two costs no query.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    password_changed_at: Mapped[datetime | None]
 
     province: Mapped[Province | None] = relationship()
     communes: Mapped[list[Commune]] = relationship(secondary=user_communes, order_by="Commune.code")
