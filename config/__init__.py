@@ -12,6 +12,9 @@ import secrets
 from pathlib import Path
 
 
+MIN_SECRET_KEY_LENGTH = 32
+
+
 class ConfigError(RuntimeError):
     """The environment does not describe a safe configuration."""
 
@@ -38,9 +41,25 @@ class Base:
     ARGON2_PARALLELISM = 4
     DISPLAY_TIMEZONE = "Asia/Ho_Chi_Minh"
     QUEUE_PAGE_SIZE = 50
+    # A session ends after this long without a request, and this long after login whatever happens.
+    SESSION_IDLE_MINUTES = 30
+    SESSION_MAX_HOURS = 12
+    # Login throttling, per account and per client address (counted in the database).
+    LOGIN_SLOW_AFTER = 5          # failures before each answer is slowed down
+    LOGIN_LOCK_AFTER = 10         # failures before the key is locked
+    LOGIN_LOCK_MINUTES = 15
+    # Requests: forms are small; a body over this is refused before it is parsed (uploads will
+    # raise it for their own routes).
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 512 * 1024
+    MAX_FORM_PARTS = 1000
+    # The chain's head is appended here after every verify (outside the database).
+    AUDIT_ANCHOR_PATH: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     def __init__(self, instance_path: str):
         self.instance_path = instance_path
+        self.AUDIT_ANCHOR_PATH = os.environ.get("AUDIT_ANCHOR_PATH") or str(Path(instance_path) / "audit-anchor.log")
 
     def as_dict(self) -> dict:
         names = [n for n in dir(self) if n.isupper()]
@@ -82,8 +101,13 @@ class Production(Base):
             raise ConfigError(f"production needs {', '.join(missing)} in the environment")
         if _env_bool("DEBUG") or _env_bool("FLASK_DEBUG"):
             raise ConfigError("production refuses to run with DEBUG on")
+        if len(os.environ["SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(f"production needs a SECRET_KEY of at least {MIN_SECRET_KEY_LENGTH} characters "
+                              "(python -c 'import secrets; print(secrets.token_hex(32))')")
         self.SECRET_KEY = os.environ["SECRET_KEY"]
         self.SQLALCHEMY_DATABASE_URI = os.environ["DATABASE_URL"]
+        # SQL parameters carry ID numbers and phone numbers: never in a production log line.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
 
 CONFIGS = {"development": Development, "testing": Testing, "production": Production}
