@@ -33,7 +33,7 @@ def run(instance: Path, cases: int, databases: list[str], out: Path, say=print) 
     results: dict[str, dict] = {}
     for name, url in database_urls(instance, databases).items():
         say(f"== {name}: {url}")
-        env = _environment(url)
+        env = _environment(url, anchor=instance / f"bench-{name}-anchor.log")
         generate_s = _dataset(instance, name, url, env, cases, say)
         figures = {"cases": cases, "generate_s": generate_s}
         figures.update(_json_of(_flask(env, "bench", "pages")))
@@ -48,10 +48,11 @@ def run(instance: Path, cases: int, databases: list[str], out: Path, say=print) 
     return results
 
 
-def _environment(url: str) -> dict:
-    """Production settings (no debug, real password hashing) on the benchmark database."""
+def _environment(url: str, anchor: Path) -> dict:
+    """Production settings (no debug, real password hashing) on the benchmark database, with the
+    audit anchors of its chain in a file of its own (`flask audit verify` writes one)."""
     env = dict(os.environ, FLASK_APP="app", ANSINH_ENV="production", DATABASE_URL=url,
-               SECRET_KEY=secrets.token_hex(32), SESSION_COOKIE_SECURE="0")
+               SECRET_KEY=secrets.token_hex(32), SESSION_COOKIE_SECURE="0", AUDIT_ANCHOR_PATH=str(anchor))
     env.pop("FLASK_DEBUG", None)
     return env
 
@@ -66,6 +67,7 @@ def _dataset(instance: Path, name: str, url: str, env: dict, cases: int, say) ->
             say(f"reusing the {cases:,}-case dataset generated in {known['generate_s']} s")
             return known["generate_s"]
     _drop_database(url)
+    Path(env["AUDIT_ANCHOR_PATH"]).unlink(missing_ok=True)  # a new chain: the old one's anchors say nothing of it
     _flask(env, "db", "upgrade")
     _flask(env, "org", "load")
     started = time.perf_counter()

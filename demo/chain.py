@@ -21,15 +21,26 @@ from typing import NamedTuple
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cases.audit import HEAD_ID, canonical_json, record_hash
+from cases.audit import HEAD_ID, NULL_FIELD, canonical_json, record_hash
 from cases.models import AuditHead, AuditRecord
 from demo.bulk import BulkSink
 
 
 AUDIT_TABLE = AuditRecord.__table__
 AUDIT_COLUMNS = tuple(c.name for c in AUDIT_TABLE.columns)
-_SEP, _NONE = "\x1f", "\x00"          # as `record_hash` joins fields and writes None
-_NO_IP_REQUEST_OK = _SEP + _NONE + _SEP + _NONE + _SEP + "ok"   # ip, request_id, outcome
+_NONE = NULL_FIELD.decode()
+
+
+def _field(value: object) -> str:
+    """`cases.audit.encode_field` as text: the length is still counted in UTF-8 bytes, and the
+    text assembled from these pieces is encoded once, when it is hashed."""
+    if value is None:
+        return _NONE
+    text = str(value)
+    return f"{len(text) if text.isascii() else len(text.encode())}:{text}"
+
+
+_NO_IP_REQUEST_OK = _NONE + _NONE + _field("ok")   # ip, request_id, outcome
 
 
 canonical = canonical_json  # tests/test_demo.py checks every generated detail against it
@@ -48,20 +59,22 @@ class ActorRow(NamedTuple):
 
     def hashed_text(self) -> str:
         """The actor's four fields as `record_hash` writes them."""
-        return _SEP.join(_NONE if v is None else str(v) for v in self)
+        return "".join(_field(v) for v in self)
 
 
 # A record before it is chained: (occurred_at, actor_id, actor_username, actor_role, actor_unit,
-# action, case_id, proposal number within its batch or None, detail, reason, hashed head) where
-# the hashed head is `record_hash`'s text for occurred_at … case_id.
+# action, case_id, proposal number within its batch or None, detail, reason, hashed head, hashed
+# tail) where the hashed head is `record_hash`'s text for occurred_at … case_id and the hashed
+# tail for detail … outcome (prepared by the builders, which may run in other processes).
 Unsealed = tuple
 
 
 def unsealed(occurred_at: str, actor: ActorRow, actor_text: str, action: str, case_id: int | None,
              proposal: int | None, detail: str, reason: str | None = None) -> Unsealed:
     """`occurred_at` as `YYYY-MM-DD HH:MM:SS.ffffff` (UTC); `actor_text` is `actor.hashed_text()`."""
-    head = f"{occurred_at}{_SEP}{actor_text}{_SEP}{action}{_SEP}{_NONE if case_id is None else case_id}"
-    return (occurred_at, *actor, action, case_id, proposal, detail, reason, head)
+    head = f"{_field(occurred_at)}{actor_text}{_field(action)}{_field(case_id)}"
+    tail = f"{_field(detail)}{_field(reason)}{_NO_IP_REQUEST_OK}"
+    return (occurred_at, *actor, action, case_id, proposal, detail, reason, head, tail)
 
 
 class AuditChain:
@@ -83,11 +96,17 @@ class AuditChain:
         """Chain `records` in order; their proposal numbers are offsets from `proposal_base`."""
         first = len(self._rows)
         seq, prev, rows = self.seq, self._prev, self._rows
-        for occurred_at, actor_id, username, role, unit, action, case_id, proposal, detail, reason, head in records:
+        for occurred_at, actor_id, username, role, unit, action, case_id, proposal, detail, reason, head, tail \
+                in records:
             seq += 1
-            proposal_id = None if proposal is None else proposal_base + proposal
-            text = (f"{seq}{_SEP}{head}{_SEP}{_NONE if proposal_id is None else proposal_id}{_SEP}{detail}{_SEP}"
-                    f"{_NONE if reason is None else reason}{_NO_IP_REQUEST_OK}{_SEP}{prev}")
+            number = str(seq)
+            if proposal is None:
+                proposal_id, proposal_text = None, _NONE
+            else:
+                proposal_id = proposal_base + proposal
+                proposal_text = _field(proposal_id)
+            # prev is a hash: 64 hex digits
+            text = f"{len(number)}:{number}{head}{proposal_text}{tail}64:{prev}"
             digest = sha256(text.encode()).hexdigest()
             rows.append((seq, occurred_at, actor_id, username, role, unit, action, case_id, proposal_id, detail,
                          reason, None, None, "ok", prev, digest))
