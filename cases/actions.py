@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from cases import audit, effects
 from cases.audit import Actor
 from cases.changes import check_version, diff, snapshot, touch, unique_or, utcnow, write_case
+from cases.entry import DUPLICATE_ID
 from cases.errors import DomainError, NotPermitted
-from cases.registration import DUPLICATE_ID
 from cases.models import Case, Proposal, ProposalStatus, User
 from cases.roles import Role
-from workflow import engine
+from workflow import engine, four_eyes
 from workflow.table import STATES, TRANSITIONS, TransitionSpec
 
 
@@ -38,7 +38,7 @@ def available_actions(user: User, case: Case, pending: Proposal | None) -> list[
     actions = []
     for trigger in engine.allowed_triggers(case.status):
         spec = TRANSITIONS[trigger]
-        if user.role not in spec.roles or (spec.needs_approval and pending is not None):
+        if spec.form is None or user.role not in spec.roles or (spec.needs_approval and pending is not None):
             continue
         if trigger == "resume" and case.suspended_from is None:
             continue
@@ -68,14 +68,27 @@ def start_transition(session: Session, actor: Actor, user: User, case: Case, tri
     :raise DomainError: not allowed from the case's state, a proposal is pending, or the data fails.
     """
     spec = _spec(trigger)
-    if user.role not in spec.roles:
-        raise NotPermitted(f"Vai trò {user.role.label} không được thực hiện «{spec.label}».")
+    _check_role(user, spec)
     check_version(case, version)
     _ensure_allowed(case, spec)
     if spec.needs_approval:
         return _propose(session, actor, user, case, spec, payload, reason)
     fire_transition(session, actor, user, case, spec, payload, "case.transition", reason=reason)
     return None
+
+
+def propose(session: Session, actor: Actor, user: User, case: Case, trigger: str, payload: dict,
+            reason: str | None = None) -> Proposal:
+    """Propose `trigger`, a transition that needs approval, on `case` as it stands now (the edit
+    form proposes the changes it holds back this way).
+
+    :raise NotPermitted: the user's role may not start this transition.
+    :raise DomainError: not allowed from the case's state, a proposal is pending, or the data fails.
+    """
+    spec = _spec(trigger)
+    _check_role(user, spec)
+    _ensure_allowed(case, spec)
+    return _propose(session, actor, user, case, spec, payload, reason)
 
 
 def approve(session: Session, actor: Actor, user: User, proposal: Proposal, reason: str | None) -> Case:
@@ -119,6 +132,11 @@ def _spec(trigger: str) -> TransitionSpec:
         raise DomainError(f"Không có thao tác «{trigger}».") from None
 
 
+def _check_role(user: User, spec: TransitionSpec) -> None:
+    if user.role not in spec.roles:
+        raise NotPermitted(f"Vai trò {user.role.label} không được thực hiện «{spec.label}».")
+
+
 def _ensure_allowed(case: Case, spec: TransitionSpec) -> None:
     if case.status not in spec.sources:
         raise DomainError(f"Không thể «{spec.label}» khi hồ sơ đang ở trạng thái "
@@ -131,7 +149,7 @@ def _propose(session: Session, actor: Actor, user: User, case: Case, spec: Trans
         raise DomainError(PENDING_EXISTS)
     # Check the data now, on a copy of nothing: run the effect and undo it, so a proposal that
     # could never be approved is refused while the officer still has the form in front of them.
-    _dry_run(session, case, spec, payload)
+    _dry_run(session, user, case, spec, payload)
     proposal = Proposal(
         case_id=case.id, commune_id=case.commune_id, trigger=spec.trigger, payload=payload,
         reason=reason, case_version=case.version, status=ProposalStatus.PENDING,
@@ -145,11 +163,11 @@ def _propose(session: Session, actor: Actor, user: User, case: Case, spec: Trans
     return proposal
 
 
-def _dry_run(session: Session, case: Case, spec: TransitionSpec, payload: dict) -> None:
+def _dry_run(session: Session, user: User, case: Case, spec: TransitionSpec, payload: dict) -> None:
     before = snapshot(case)
     try:
         with session.no_autoflush:
-            effects.apply(session, case, spec.trigger, payload)
+            effects.apply(session, case, spec.trigger, payload, user)
     finally:
         for key, value in before.items():
             if getattr(case, key) != value and key != "status":
@@ -162,26 +180,40 @@ def fire_transition(session: Session, actor: Actor, user: User | None, case: Cas
     """Apply the form's data, move the case and write the audit record. Checks no permission:
     callers (a user's action, an approval, later a provider's return file) have done that.
 
-    :raise DomainError: the move is not allowed from the case's state, or the data fails.
+    :raise DomainError: the move is not allowed from the case's state, the data fails, or a
+        transition that needs no approval would replace a protected value (`workflow.four_eyes`).
     """
     before, from_state = snapshot(case), case.status
+    notes: dict = {}   # what the effect asks the audit record to say (an ID-number correction)
     try:
         # No autoflush while the effect runs: a query it makes (the ID-number check) would flush the
         # half-applied case, hitting the unique index before the check can refuse in Vietnamese,
         # and would spend a second version number on one transition.
         with session.no_autoflush:
-            engine.fire(case, spec.trigger, apply=lambda c: effects.apply(session, c, spec.trigger, payload))
+            engine.fire(case, spec.trigger,
+                        apply=lambda c: notes.update(effects.apply(session, c, spec.trigger, payload, user)))
     except engine.TransitionNotAllowed:
         raise DomainError(f"Không thể «{spec.label}» từ trạng thái «{STATES[from_state].label}».") from None
+    changes = diff(before, snapshot(case))
+    changes.pop("status", None)
+    if not spec.needs_approval:
+        _refuse_unapproved_replacement(spec, from_state, changes)
     touch(case, user)
     with unique_or(DUPLICATE_ID, "national_id"):
         write_case(session, case)
-    changes = diff(before, snapshot(case))
-    changes.pop("status", None)
     audit.record(session, actor, action, case=case, proposal=proposal, reason=reason, detail={
         "trigger": spec.trigger, "from": from_state, "to": case.status, "data": payload,
-        "changes": changes, **(extra or {}),
+        "changes": changes, **notes, **(extra or {}),
     })
+
+
+def _refuse_unapproved_replacement(spec: TransitionSpec, state, changes: dict) -> None:
+    """A transition without approval records money and identity data the first time only."""
+    replaced = four_eyes.replaced_without_approval(state, changes)
+    if replaced:
+        raise DomainError(
+            f"«{spec.label}» không được thay {four_eyes.labels(replaced)} đã ghi trong hồ sơ. Thay đổi tài khoản "
+            f"cần lãnh đạo khác phê duyệt: hãy dùng «{TRANSITIONS['change_account'].label}».", replaced[0])
 
 
 def _check_decider(user: User, proposal: Proposal) -> None:

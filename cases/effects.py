@@ -3,6 +3,7 @@
 A payload is the form's data made JSON-safe (dates as ISO strings), the same whether the
 transition fires at once or waits in a proposal for approval; each effect checks what the form
 could not (rules that need the case or the database) and raises `DomainError` on a refusal.
+An effect may return notes for the transition's audit record (an ID-number correction).
 """
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from cases import reference
+from cases.changes import local_today
 from cases.checks import CheckFailed, check_national_id
+from cases.entry import DuplicateNationalId, ensure_unique_national_id, monthly_amount
 from cases.errors import DomainError
-from cases.models import AccountHolder, Case, PaymentMethod, Sex
+from cases.models import AccountHolder, Case, PaymentMethod, PolicyGroup, Sex, User
 from cases.models.case import IdentitySource
 from cases.organisation import provider_serving
-from cases.registration import ensure_unique_national_id
 
-Effect = Callable[[Session, Case, dict], None]
+Effect = Callable[[Session, Case, dict], dict | None]
 EFFECTS: dict[str, Effect] = {}
 
 
@@ -30,8 +32,15 @@ def effect(trigger: str):
     return register
 
 
-def apply(session: Session, case: Case, trigger: str, payload: dict) -> None:
-    EFFECTS[trigger](session, case, payload)
+def apply(session: Session, case: Case, trigger: str, payload: dict, reader: User | None = None) -> dict:
+    """Record `payload` on `case`; returns the effect's notes for the audit record.
+
+    :raise DomainError: the data fails a rule; a duplicate ID number is worded for `reader`.
+    """
+    try:
+        return EFFECTS[trigger](session, case, payload) or {}
+    except DuplicateNationalId as duplicate:
+        raise duplicate.told_to(reader) from None
 
 
 def _date(payload: dict, key: str) -> date | None:
@@ -63,7 +72,12 @@ def _checked_id(number: str, birth_date: date | None, sex: Sex | None, field: st
 
 
 @effect("verify_identity")
-def verify_identity(session: Session, case: Case, p: dict) -> None:
+def verify_identity(session: Session, case: Case, p: dict) -> dict:
+    """A number other than the registered one is recorded only as an explicit correction with a
+    reason (finding 8: a mistyped number silently replaced the registered one)."""
+    verified_on = _date(p, "verified_on")
+    if verified_on is not None and verified_on > local_today():
+        raise DomainError("Ngày xác thực không được sau ngày hôm nay.", "verified_on")
     if p.get("full_name"):
         case.full_name = p["full_name"].strip()
     if p.get("birth_date"):
@@ -71,13 +85,28 @@ def verify_identity(session: Session, case: Case, p: dict) -> None:
     if p.get("sex"):
         case.sex = Sex(p["sex"])
     number = _checked_id(p["national_id"], case.birth_date, case.sex, "national_id")
+    notes: dict = {}
+    if case.national_id is not None and number != case.national_id:
+        notes["id_correction"] = {"reason": _correction_reason(p)}
     if number != case.national_id:  # the unique index already vouches for the number on record
         ensure_unique_national_id(session, number, case.id)
     case.national_id = number
     case.identity_source = IdentitySource(p["source"])
-    case.identity_verified_on = _date(p, "verified_on")
+    case.identity_verified_on = verified_on
     case.identity_problem = None
     case.identity_follow_up_on = None
+    return notes
+
+
+def _correction_reason(p: dict) -> str:
+    if not p.get("id_correction"):
+        raise DomainError("Số CCCD đã đối chiếu khác số đang ghi trong hồ sơ. Nếu số trong hồ sơ bị ghi sai, "
+                          "hãy đánh dấu «Đính chính số CCCD» và ghi lý do; nếu không, hãy nhập đúng số "
+                          "đang ghi.", "national_id")
+    reason = (p.get("correction_reason") or "").strip()
+    if not reason:
+        raise DomainError("Cần ghi lý do đính chính số CCCD.", "correction_reason")
+    return reason
 
 
 @effect("record_identity_problem")
@@ -86,8 +115,7 @@ def record_identity_problem(session: Session, case: Case, p: dict) -> None:
     case.identity_follow_up_on = _date(p, "follow_up_on")
 
 
-@effect("choose_account")
-def choose_account(session: Session, case: Case, p: dict) -> None:
+def _record_account(session: Session, case: Case, p: dict) -> None:
     holder = AccountHolder(p["holder"])
     if holder is AccountHolder.SELF:
         case.account_holder_name, case.account_holder_national_id = case.full_name, case.national_id
@@ -100,8 +128,51 @@ def choose_account(session: Session, case: Case, p: dict) -> None:
     case.account_holder = holder
     case.provider_id = _provider(session, case, p.get("provider_id"))
     case.account_number = p.get("account_number") or None
+
+
+@effect("choose_account")
+def choose_account(session: Session, case: Case, p: dict) -> None:
+    _record_account(session, case, p)
     case.consent_date = _date(p, "consent_date")
     case.payment_method = PaymentMethod.ACCOUNT
+
+
+_ACCOUNT = ("account_holder", "account_holder_name", "account_holder_national_id", "provider_id", "account_number")
+
+
+@effect("change_account")
+def change_account(session: Session, case: Case, p: dict) -> None:
+    before = [getattr(case, k) for k in _ACCOUNT]
+    _record_account(session, case, p)
+    if [getattr(case, k) for k in _ACCOUNT] == before:
+        raise DomainError("Tài khoản nhập vào giống tài khoản đang ghi trong hồ sơ; không có gì để thay đổi.",
+                          "account_number")
+
+
+@effect("amend_protected_fields")
+def amend_protected_fields(session: Session, case: Case, p: dict) -> None:
+    """The money and identity changes an edit held back, applied on approval with the edit's own
+    checks re-run on the case as it is now (`workflow.four_eyes`)."""
+    if "birth_date" in p:
+        case.birth_date = _date(p, "birth_date")
+    if "sex" in p:
+        case.sex = Sex(p["sex"])
+    if "national_id" in p:
+        number = _checked_id(p["national_id"], case.birth_date, case.sex, "national_id") if p["national_id"] else None
+        if number is not None and number != case.national_id:
+            ensure_unique_national_id(session, number, case.id)
+        case.national_id = number
+    basis = {k: p[k] for k in ("category_code", "monthly_amount") if k in p}
+    if "policy_group" in p:
+        basis["policy_group"] = PolicyGroup(p["policy_group"])
+    if "benefit_start_month" in p:
+        basis["benefit_start_month"] = _date(p, "benefit_start_month")
+    if basis:
+        for key, value in basis.items():
+            setattr(case, key, value)
+        case.monthly_amount = monthly_amount(
+            {k: getattr(case, k) for k in ("policy_group", "category_code", "monthly_amount", "benefit_start_month")},
+            local_today())
 
 
 @effect("choose_cash")

@@ -155,6 +155,12 @@ def btxh_monthly_amount(category_code: str, on: date) -> int:
     return round(btxh_base_amount(on) * category.coefficient)
 
 
+def monthly_amount_maximum() -> int:
+    """The highest monthly amount accepted for one person, in whole đồng: a sanity bound against
+    mistyped or inflated entries, set in the rules file (not a legal ceiling; see its note there)."""
+    return int(rules()["monthly_amount_maximum"]["vnd_per_month"])
+
+
 @cache
 def holidays() -> frozenset[date]:
     with open(DATA / "holidays.csv", encoding="utf-8") as f:

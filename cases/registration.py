@@ -1,24 +1,25 @@
 """Registering a beneficiary and editing a case's data."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases import audit, reference
+from cases import audit
 from cases.access import may_see_commune
+from cases.actions import PENDING_EXISTS, pending_proposal, propose
 from cases.audit import Actor
 from cases.changes import check_version, diff, snapshot, touch, unique_or, utcnow
 from cases.checks import CheckFailed, check_birth_date, check_mobile, check_national_id
+from cases.entry import DUPLICATE_ID, ensure_unique_national_id, monthly_amount
 from cases.errors import DomainError, NotPermitted
-from cases.models import Case, Commune, PolicyGroup, User, Village
+from cases.models import Case, Commune, Proposal, User, Village
 from cases.roles import Role
-from workflow import engine
+from workflow import engine, four_eyes
 from workflow.states import CaseState
 
 CASE_WRITERS = frozenset({Role.OFFICER, Role.SUPERVISOR})
-DUPLICATE_ID = "Số CCCD này vừa được ghi cho một hồ sơ khác đang hưởng trợ cấp."
 
 # The fields a person's data form may set; state, payment and decisions move through transitions.
 PERSON_FIELDS = (
@@ -29,6 +30,17 @@ PERSON_FIELDS = (
     "special_very_old", "special_gravely_ill", "special_cannot_travel", "special_nobody_to_authorise",
     "notes",
 )
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What an edit did: the changes saved now, and the proposal holding back the rest."""
+    saved: dict                  # {field: [before, after]}
+    held: dict                   # {field: proposed value}, waiting for approval
+    proposal: Proposal | None
+
+    def __bool__(self) -> bool:
+        return bool(self.saved) or self.proposal is not None
 
 
 def require_writer(user: User) -> None:
@@ -64,11 +76,13 @@ def register_case(session: Session, actor: Actor, user: User, data: dict, today:
 
 
 def edit_case(session: Session, actor: Actor, user: User, case: Case, data: dict, version: int | None,
-              today: date) -> dict:
-    """Change a case's person data; returns {field: [before, after]} (empty: nothing changed).
+              today: date, reason: str | None = None) -> Edit:
+    """Change a case's person data. On a case past registration, changes to its money or identity
+    (`workflow.four_eyes`) are held back as one proposal for a supervisor; the rest is saved now.
 
     :raise StaleCase: the case changed since the form was rendered.
-    :raise DomainError: a check fails, or the case is terminated (final).
+    :raise DomainError: a check fails, the case is terminated (final), or changes would need
+        approval while another proposal is pending. Nothing is saved then.
     """
     require_writer(user)
     check_version(case, version)
@@ -76,16 +90,22 @@ def edit_case(session: Session, actor: Actor, user: User, case: Case, data: dict
         raise DomainError("Hồ sơ đã thôi hưởng; không sửa được nữa.")
     merged = {k: getattr(case, k) for k in PERSON_FIELDS} | {k: v for k, v in data.items() if k in PERSON_FIELDS}
     values = _checked(session, user, merged, today, case_id=case.id)
+    held = four_eyes.held_for_approval(case.status, {k: v for k, v in values.items() if getattr(case, k) != v})
+    if held and pending_proposal(session, case.id) is not None:
+        raise DomainError(PENDING_EXISTS, next(iter(held)))
     before = snapshot(case)
     for key, value in values.items():
-        setattr(case, key, value)
-    changes = diff(before, snapshot(case))
-    if changes:
+        if key not in held:
+            setattr(case, key, value)
+    saved = diff(before, snapshot(case))
+    if saved:
         touch(case, user)
         with unique_or(DUPLICATE_ID, "national_id"):
             session.flush()
-        audit.record(session, actor, "case.edit", case=case, detail={"changes": changes})
-    return changes
+        audit.record(session, actor, "case.edit", case=case, detail={"changes": saved})
+    # Proposed after the save, so the proposal is for the case as it now stands (its version).
+    proposal = propose(session, actor, user, case, four_eyes.AMEND_TRIGGER, _json_safe(held), reason) if held else None
+    return Edit(saved, held, proposal)
 
 
 def _checked(session: Session, user: User, values: dict, today: date, case_id: int | None) -> dict:
@@ -115,33 +135,11 @@ def _checked(session: Session, user: User, values: dict, today: date, case_id: i
     except CheckFailed as failure:
         raise DomainError(str(failure)) from None
     if values.get("national_id"):
-        ensure_unique_national_id(session, values["national_id"], case_id)
+        ensure_unique_national_id(session, values["national_id"], case_id, user)
     values["monthly_amount"] = monthly_amount(values, today)
     return values
 
 
-def ensure_unique_national_id(session: Session, national_id: str, case_id: int | None) -> None:
-    """:raise DomainError: another live (not terminated) case carries this ID number."""
-    other = session.execute(
-        select(Case.id, Case.commune_id)
-        .where(Case.national_id == national_id, Case.status != CaseState.TERMINATED, Case.id != (case_id or 0))
-    ).first()
-    if other is not None:
-        commune = session.get(Commune, other.commune_id)
-        raise DomainError(f"Số CCCD {national_id} đã có trong hồ sơ số {other.id} ({commune.name}) "
-                          "đang hưởng trợ cấp.", "national_id")
-
-
-def monthly_amount(values: dict, today: date) -> int:
-    """BTXH: base amount in force × the category's coefficient; NCC: as entered."""
-    category = reference.categories().get(values.get("category_code") or "")
-    group = values["policy_group"]
-    if category is None or category.group is not group:
-        raise DomainError("Diện đối tượng không đúng với nhóm chính sách.", "category_code")
-    if group is PolicyGroup.NCC:
-        amount = values.get("monthly_amount")
-        if not amount or amount <= 0:
-            raise DomainError("Người có công: cần nhập mức trợ cấp hàng tháng.", "monthly_amount")
-        return int(amount)
-    start = values.get("benefit_start_month")
-    return reference.btxh_monthly_amount(category.code, max(today, start) if start else today)
+def _json_safe(values: dict) -> dict:
+    """Held values as a proposal's payload stores them (dates as ISO strings, enums as values)."""
+    return {k: v.isoformat() if isinstance(v, date) else getattr(v, "value", v) for k, v in values.items()}

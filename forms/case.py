@@ -6,14 +6,11 @@ from wtforms.validators import Optional
 
 from cases import reference
 from cases.models import PolicyGroup, Sex
-from forms.base import REQUIRED, VersionedForm, amount_field, choice, date_field, long_text, month_field, options, text
+from forms.base import (REQUIRED, VersionedForm, amount_field, choice, date_field, long_text, month_field, optional_id,
+                        options, text)
 
 SEX_CHOICES = [(Sex.MALE.value, "Nam"), (Sex.FEMALE.value, "Nữ")]
 GROUP_CHOICES = [(PolicyGroup.BTXH.value, "Bảo trợ xã hội (BTXH)"), (PolicyGroup.NCC.value, "Người có công (NCC)")]
-
-
-def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
 
 
 class CaseForm(VersionedForm):
@@ -24,7 +21,7 @@ class CaseForm(VersionedForm):
     phone = text("Số điện thoại di động", 15)
     ethnicity = text("Dân tộc", 40)
     commune_id = choice("Xã/phường", [], coerce=int)
-    village_id = SelectField("Thôn/khối", choices=[], coerce=_optional_int, validators=[Optional()], validate_choice=False)
+    village_id = SelectField("Thôn/khối", choices=[], coerce=optional_id, validators=[Optional()], validate_choice=False)
     address_detail = text("Địa chỉ chi tiết", 200)
     policy_group = RadioField("Nhóm chính sách", choices=options(GROUP_CHOICES), coerce=PolicyGroup, validators=[REQUIRED])
     category_code = choice("Diện đối tượng", [])
@@ -40,6 +37,8 @@ class CaseForm(VersionedForm):
     special_cannot_travel = BooleanField("Khuyết tật, không thể di chuyển")
     special_nobody_to_authorise = BooleanField("Không có người để ủy quyền")
     notes = long_text("Ghi chú", 2000)
+    # Only on the edit form: why the amount or ID number changes, for the supervisor who approves it.
+    change_reason = long_text("Lý do thay đổi mức trợ cấp / số CCCD (gửi lãnh đạo phê duyệt)", 500)
 
     def __init__(self, *args, communes=(), villages=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,5 +50,5 @@ class CaseForm(VersionedForm):
 
     def person_data(self) -> dict:
         """The typed values for `cases.registration` (not JSON-made: they never wait in a proposal)."""
-        skip = {"csrf_token", "version", "submit"}
+        skip = {"csrf_token", "version", "submit", "change_reason"}
         return {name: field.data for name, field in self._fields.items() if name not in skip}

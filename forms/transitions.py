@@ -1,10 +1,11 @@
 """One form per transition of the workflow table (`TransitionSpec.form` names the class here)."""
 from __future__ import annotations
 
-from wtforms import IntegerField, RadioField
+from wtforms import BooleanField, IntegerField, RadioField
 from wtforms.validators import NumberRange, Optional
 
 from cases import reference
+from cases.changes import local_today
 from cases.models import AccountHolder
 from cases.models.case import IdentitySource
 from cases.organisation import provider_choices
@@ -34,6 +35,16 @@ class VerifyIdentityForm(TransitionForm):
     birth_date = date_field("Sửa ngày sinh (nếu khác)", required=False)
     sex = RadioField("Sửa giới tính (nếu khác)", choices=options([("", "Không sửa")] + SEX_CHOICES),
                      validators=[Optional()], default="")
+    id_correction = BooleanField("Đính chính số CCCD: số đã đối chiếu khác số đang ghi trong hồ sơ")
+    correction_reason = text("Lý do đính chính số CCCD", 300)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Shown, not typed again: the officer compares the registered number with the source, and
+        # a different one is recorded only as a correction (cases.effects.verify_identity).
+        if not self.is_submitted() and self.case is not None:
+            self.national_id.data = self.national_id.data or self.case.national_id
+            self.verified_on.data = self.verified_on.data or local_today()
 
 
 class IdentityProblemForm(TransitionForm):
@@ -87,6 +98,13 @@ class AccountOpenedForm(_ProviderMixin, TransitionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.provider_id.choices = self._provider_choices()
+
+
+class ChangeAccountForm(ChooseAccountForm):
+    """The same fields as choosing an account, the number required, and why it changes."""
+    account_number = text("Số tài khoản mới", 30, required=True)
+    consent_date = None
+    reason = text("Lý do thay đổi tài khoản", 200, required=True)
 
 
 class ConfirmPaymentForm(TransitionForm):
@@ -147,5 +165,5 @@ class ReopenIdentityForm(TransitionForm):
 
 
 FORMS: dict[str, type[TransitionForm]] = {
-    trigger: globals()[spec.form] for trigger, spec in TRANSITIONS.items()
+    trigger: globals()[spec.form] for trigger, spec in TRANSITIONS.items() if spec.form is not None
 }

@@ -9,6 +9,8 @@ from workflow.states import CaseState as S
 
 RETURNS = "the state it was suspended from"
 RECEIVING = (S.IDENTITY_VERIFICATION, S.PAYMENT_METHOD, S.ACCOUNT_OPENING, S.PAID_BY_ACCOUNT, S.PAID_IN_CASH)
+# "Left registration": live, and no longer waiting for identity verification.
+PAST_REGISTRATION = (S.PAYMENT_METHOD, S.ACCOUNT_OPENING, S.PAID_BY_ACCOUNT, S.PAID_IN_CASH, S.SUSPENDED)
 
 # (state, trigger) -> where the case goes.
 BRIEF_MOVES: dict[tuple[S, str], S | str] = {
@@ -26,8 +28,15 @@ BRIEF_MOVES: dict[tuple[S, str], S | str] = {
     (S.SUSPENDED, "resume"): RETURNS,
     **{(s, "terminate"): S.TERMINATED for s in S if s is not S.TERMINATED},
     **{(s, "reopen_identity"): S.IDENTITY_VERIFICATION for s in RECEIVING if s is not S.IDENTITY_VERIFICATION},
+    # Issue 14, item 7: four eyes on money and identity; the case stays where it is.
+    (S.ACCOUNT_OPENING, "change_account"): S.ACCOUNT_OPENING,
+    (S.PAID_BY_ACCOUNT, "change_account"): S.PAID_BY_ACCOUNT,
+    **{(s, "amend_protected_fields"): s for s in PAST_REGISTRATION},
 }
-BRIEF_NEEDS_APPROVAL = {"choose_cash", "switch_to_cash", "suspend", "resume", "terminate", "reopen_identity"}
+BRIEF_NEEDS_APPROVAL = {"choose_cash", "switch_to_cash", "suspend", "resume", "terminate", "reopen_identity",
+                        "change_account", "amend_protected_fields"}
+# Started from the case's edit form (changes held back for approval), never by a button of its own.
+BRIEF_FROM_EDIT_FORM = {"amend_protected_fields"}
 BRIEF_STATE_LABELS = {
     S.IDENTITY_VERIFICATION: "Chờ xác thực danh tính",
     S.PAYMENT_METHOD: "Chờ đăng ký phương thức chi trả",

@@ -40,7 +40,9 @@ def payload_for(session, case: Case, trigger: str) -> dict:
                                    "provider_id": provider, "account_number": "1234567890",
                                    "consent_date": today},
         "choose_cash": lambda: {"reason": "special_case", "proxy_name": None},
-        "record_account_opened": lambda: {"provider_id": provider, "account_number": "9876543210",
+        # The number chosen, when one was: replacing it is `change_account`, which needs approval.
+        "record_account_opened": lambda: {"provider_id": case.provider_id or provider,
+                                          "account_number": case.account_number or "9876543210",
                                           "opened_on": today},
         "confirm_account_payment": lambda: {"month_paid": date.today().replace(day=1).isoformat(),
                                             "reference": "REF-1"},
@@ -54,6 +56,12 @@ def payload_for(session, case: Case, trigger: str) -> dict:
         "terminate": lambda: {"reason_code": "TT02.D2.K1.a" if reason_group == "TT02" else "ND131.D122",
                               "event_date": today, "decision_number": "7/QĐ"},
         "reopen_identity": lambda: {"finding": "Sai năm sinh"},
+        "change_account": lambda: {"holder": "self", "holder_name": None, "holder_national_id": None,
+                                   "provider_id": provider, "account_number": "5555666677",
+                                   "reason": "Đối tượng đổi sang tài khoản mới"},
+        # A new ID number: the one change every case past registration can take (a BTXH amount is
+        # computed, not entered).
+        "amend_protected_fields": lambda: {"national_id": national_id_for(case.birth_date, case.sex)},
     }[trigger]()
 
 

@@ -179,7 +179,8 @@ def test_a_live_case_id_cannot_be_used_twice(officer_browser, make_case):
     response = submit(officer_browser, "/cases/new", new_case_form(binh_gia(), national_id="020050000777"))
 
     assert response.status_code == 422
-    assert (f"Số CCCD 020050000777 đã có trong hồ sơ số {first.id} (Xã Bình Gia) đang hưởng trợ cấp."
+    # In the officer's own commune: the case is named, with its state (it awaits verification).
+    assert (f"Số CCCD 020050000777 đã có trong hồ sơ số {first.id} (Xã Bình Gia) đang chờ xác thực danh tính."
             in text_of(response))
     assert case_count("020050000777") == 1
     assert audit_count() == records
@@ -216,7 +217,8 @@ def test_verifying_identity_with_another_live_case_id_is_refused(officer_browser
                       transition_form(second, "verify_identity", national_id="020050000555"))
 
     assert response.status_code == 422
-    assert f"Số CCCD 020050000555 đã có trong hồ sơ số {first.id} (Xã Bình Gia) đang hưởng trợ cấp." in text_of(response)
+    assert (f"Số CCCD 020050000555 đã có trong hồ sơ số {first.id} (Xã Bình Gia) đang chờ xác thực danh tính."
+            in text_of(response))
     assert case_row(second.id) == before
 
 
@@ -235,7 +237,8 @@ def test_an_id_taken_between_the_check_and_the_write_is_refused_in_vietnamese(of
                       transition_form(second, "verify_identity", national_id="020050000666"))
 
     assert response.status_code == 422
-    assert "Số CCCD này vừa được ghi cho một hồ sơ khác đang hưởng trợ cấp." in text_of(response)
+    # The unique index knows nothing of the other case, and the message names nothing of it.
+    assert "Số CCCD này vừa được ghi cho một hồ sơ khác; hãy kiểm tra lại số CCCD." in text_of(response)
     assert case_row(second.id) == before and audit_count() == records
     assert case_row(first.id)["national_id"] == "020050000666"
 

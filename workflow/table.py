@@ -44,7 +44,9 @@ class TransitionSpec:
     # RETURN: back to the state the case was suspended from (resume).
     dest: S | str | None
     label: str                 # the action's name on screen (vi)
-    form: str                  # class name in forms.transitions
+    # Class name in forms.transitions. None: no form and no button of its own; another screen
+    # starts it (the case's edit form proposes `amend_protected_fields`).
+    form: str | None
     roles: frozenset[Role]
     needs_approval: bool
     records: str               # what the form records, for the reader and the diagram
@@ -63,9 +65,13 @@ _STATES = [
 ]
 STATES: dict[S, StateSpec] = {spec.state: spec for spec in _STATES}
 
+INITIAL_STATE = S.IDENTITY_VERIFICATION
 RECEIVING = tuple(s.state for s in _STATES if s.receiving)
 AFTER_IDENTITY = tuple(s for s in RECEIVING if s is not S.IDENTITY_VERIFICATION)
 NOT_TERMINATED = tuple(s for s in S if s is not S.TERMINATED)
+# A live case that has left registration: its money and identity change only with four eyes
+# (workflow.four_eyes says which fields).
+PAST_REGISTRATION = tuple(s for s in NOT_TERMINATED if s is not INITIAL_STATE)
 
 _T = TransitionSpec
 _TRANSITIONS = [
@@ -105,7 +111,12 @@ _TRANSITIONS = [
        "legal reason code, event date (effective the month after), decision number"),
     _T("reopen_identity", AFTER_IDENTITY, S.IDENTITY_VERIFICATION,
        "Xác thực lại danh tính", "ReopenIdentityForm", OFFICE, True, "what was found wrong"),
+    # Four eyes on money and identity (issue 14): the case stays where it is.
+    _T("change_account", (S.ACCOUNT_OPENING, S.PAID_BY_ACCOUNT), None,
+       "Thay đổi tài khoản nhận trợ cấp", "ChangeAccountForm", OFFICE, True,
+       "account holder, provider, account number, reason"),
+    _T("amend_protected_fields", PAST_REGISTRATION, None,
+       "Sửa mức trợ cấp hoặc số CCCD", None, OFFICE, True,
+       "the new monthly amount or ID number held back from an edit of the case's data"),
 ]
 TRANSITIONS: dict[str, TransitionSpec] = {t.trigger: t for t in _TRANSITIONS}
-
-INITIAL_STATE = S.IDENTITY_VERIFICATION
