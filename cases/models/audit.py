@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
@@ -26,6 +26,12 @@ class AuditRecord(db.Model):
     __tablename__ = "audit_records"
     __table_args__ = (
         Index("ix_audit_records_case", "case_id", "seq"),
+        # The auditor's screen filters by actor, action and day, newest first (migration 0005).
+        Index("ix_audit_records_actor", "actor_id", "seq"),
+        Index("ix_audit_records_action", "action", "seq"),
+        Index("ix_audit_records_occurred_at", "occurred_at"),
+        Index("ix_audit_records_caseless", "seq", sqlite_where=text("case_id IS NULL"),
+              postgresql_where=text("case_id IS NULL")),
     )
 
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=False)
