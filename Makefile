@@ -33,6 +33,7 @@ chromium:
 
 test: install chromium
 	$(BIN)/ruff check .
+	$(BIN)/bandit --quiet --recursive --severity-level high --exclude ./tests,./.venv,./instance .
 	$(BIN)/pytest
 
 bench: install

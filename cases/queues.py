@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from cases.access import proposal_scope, scoped_cases
 from cases.calendar import working_days_between
+from cases.ids import parse_id
 from cases.models import AuditRecord, Case, Commune, Proposal, ProposalStatus, User
 from workflow.states import CaseState
 
@@ -41,13 +42,18 @@ def encode_cursor(row: QueueRow) -> str:
 
 
 def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """The (state_entered_at, id) a page starts after; None (the first page) for a cursor this
+    code did not write, such as `..._1e30` or an id no row can have."""
     if not cursor:
         return None
+    moment, _, case_id = cursor.rpartition("_")
     try:
-        moment, case_id = cursor.rsplit("_", 1)
-        return datetime.fromisoformat(moment), int(case_id)
+        after = datetime.fromisoformat(moment)
     except ValueError:
         return None
+    found = parse_id(case_id)
+    # The column holds naive UTC, as every cursor written here does.
+    return (after.replace(tzinfo=None), found) if found is not None else None
 
 
 def queue_page(session: Session, user: User, state: CaseState, today: date, *, commune_id: int | None = None,

@@ -1,12 +1,16 @@
 """The base form: Vietnamese messages, and the fields the case forms share."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from cases.ids import parse_id
+from cases.users import MAX_PASSWORD_LENGTH
 
 # WTForms ships no Vietnamese catalogue; these are the built-in messages our fields can show.
 _VI = {
@@ -41,6 +45,45 @@ class _Translations:
 TRANSLATIONS = _Translations()
 REQUIRED = DataRequired(message="Trường này bắt buộc.")
 SELECTED = InputRequired(message="Hãy chọn một giá trị.")
+# What no one types: C0 controls (NUL among them) but tab, newline and carriage return, DEL, C1
+# controls, and U+FFFD, which is what bytes that were not UTF-8 became on the way in. PostgreSQL
+# refuses a NUL in text outright, and the others only spoil names, exports and the audit trail.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+_LINE_BREAK = re.compile("[\t\n\r]")
+
+
+class PlainText:
+    """Refuses control characters in what was posted; tab and line breaks only in a multi-line
+    field. Every text field gets it from `Form` (see `Meta.bind_field`)."""
+
+    def __init__(self, multiline: bool):
+        self.multiline = multiline
+
+    def __call__(self, form, field) -> None:
+        for value in field.raw_data or ():
+            if not isinstance(value, str):
+                continue
+            if _CONTROL.search(value):
+                raise ValidationError("Có ký tự không hợp lệ (ký tự điều khiển hoặc lỗi mã hoá); hãy xoá và gõ lại.")
+            if not self.multiline and _LINE_BREAK.search(value):
+                raise ValidationError("Trường này chỉ nhận một dòng, không có dấu tab hay xuống dòng.")
+
+
+_SINGLE_LINE, _MULTI_LINE = PlainText(multiline=False), PlainText(multiline=True)
+# Refused by the form, before the login even looks the account up (hashing is the slow part).
+_PASSWORD_LENGTH = Length(max=MAX_PASSWORD_LENGTH)
+
+
+def _input_checks(field) -> list:
+    """The checks every field of its kind gets, whichever form declares it."""
+    if isinstance(field, TextAreaField):
+        return [_MULTI_LINE]
+    if isinstance(field, PasswordField):
+        # Hashed, never shown: a pasted tab may be part of someone's password.
+        return [_MULTI_LINE, _PASSWORD_LENGTH]
+    if isinstance(field, StringField) and not isinstance(field, HiddenField):
+        return [_SINGLE_LINE]
+    return []
 
 
 class Form(FlaskForm):
@@ -52,6 +95,14 @@ class Form(FlaskForm):
 
         def get_translations(self, form):
             return TRANSLATIONS
+
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            checks = _input_checks(field)
+            if checks:
+                # A new list: the declared one is shared by every instance of the form.
+                field.validators = [*field.validators, *checks]
+            return field
 
     def payload(self, exclude: tuple[str, ...] = ()) -> dict:
         """The form's data made JSON-safe (dates as ISO strings), for services and proposals."""
@@ -71,11 +122,12 @@ class VersionedForm(Form):
     """A form about one case, carrying the version of the case it was rendered from."""
     version = HiddenField()
 
-    def version_number(self) -> int | None:
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return None
+    def version_number(self) -> int:
+        """The version the form was rendered from. A missing or malformed one is refused exactly as
+        a stale one (0 matches no case: versions start at 1): a form posted without it would
+        otherwise land on top of another user's change."""
+        raw = (self.version.data or "").strip()
+        return int(raw) if raw.isdigit() and len(raw) < 10 else 0
 
 
 def date_field(label: str, required: bool = True, **kw) -> DateField:
@@ -118,6 +170,20 @@ def text(label: str, max_length: int, required: bool = False, **kw) -> StringFie
 def long_text(label: str, max_length: int = 500, required: bool = False) -> TextAreaField:
     return TextAreaField(label, validators=[REQUIRED if required else Optional(), Length(max=max_length)],
                          filters=[_strip])
+
+
+def optional_id(value) -> int | None:
+    """`coerce` for a select of rows that may be left empty and is checked by the service rather
+    than against its choices: a number that can name no row is refused as an invalid choice.
+
+    :raise ValueError: not empty and not an id (`cases.ids.parse_id`).
+    """
+    if value in (None, "", "None") or isinstance(value, int):
+        return value or None
+    found = parse_id(value)
+    if found is None:
+        raise ValueError("not an id")
+    return found
 
 
 def options(pairs, optgroup: str | None = None) -> list[SelectChoice]:
