@@ -6,6 +6,7 @@ import logging
 from flask import Flask
 
 import config
+from config import safe_logging
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -13,8 +14,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, overrides or {})
     register_extensions(app)
+    register_input_rules(app)
     register_blueprints(app)
     register_request_hooks(app)
+    register_security_headers(app)
     register_error_handlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -25,7 +28,7 @@ def load_config(app: Flask, overrides: dict) -> None:
     app.config.update(config.load(overrides.get("ANSINH_ENV"), app.instance_path))
     app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    safe_logging.configure(logging.INFO)
     # pytransitions logs every callback at INFO: noise, and measurable time per transition.
     for chatty in ("alembic.runtime.plugins", "transitions"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -48,18 +51,34 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
 
 
+def register_input_rules(app: Flask) -> None:
+    from views.inputs import register
+
+    register(app)
+
+
 def register_blueprints(app: Flask) -> None:
-    from views import auth, cases, proposals
+    from views import audit, auth, cases, proposals, reveal, users
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(proposals.bp)
+    app.register_blueprint(users.bp)
+    app.register_blueprint(reveal.bp)
+    app.register_blueprint(audit.bp)
 
 
 def register_request_hooks(app: Flask) -> None:
-    from views.common import begin_request
+    from views.common import begin_request, refuse_foreign_origin
 
     app.before_request(begin_request)
+    app.before_request(refuse_foreign_origin)
+
+
+def register_security_headers(app: Flask) -> None:
+    from views.headers import register
+
+    register(app)
 
 
 def register_error_handlers(app: Flask) -> None:

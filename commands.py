@@ -1,21 +1,25 @@
-"""Command-line tools: `flask org load`, `flask users create`, `flask audit verify`, `flask demo load`,
-`flask bench generate`."""
+"""Command-line tools: `flask org load`, `flask users create|disable|enable|reset-password`,
+`flask audit verify|anchor`, `flask demo load`, `flask bench generate`."""
 from __future__ import annotations
 
 import sys
 import time
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 
 from bench.cli import add_commands as add_bench_measurements
-from cases.audit import Actor, verify_chain
+from cases.anchor import verify_with_anchor, write_anchor
+from cases.audit import Actor
 from cases.errors import DomainError
+from cases.models import User
 
 from cases.organisation import commune_by_code, load_admin_units, province_by_code
 from cases.roles import Role
+from cases.user_admin import disable_user, enable_user, reset_password
 from cases.users import create_user
 from extensions import db, write_intent
 
@@ -65,18 +69,86 @@ def users_create(username, full_name, role, province_code, commune_codes, email,
     click.echo(f"created {role} {username}")
 
 
+@users.command("disable")
+@click.argument("username")
+def users_disable(username):
+    """Disable a user and end their sessions."""
+    changed = _change_user(username, lambda user: disable_user(db.session, Actor.system("cli"), None, user))
+    click.echo(f"disabled {username}" if changed else f"{username} was disabled already")
+
+
+@users.command("enable")
+@click.argument("username")
+def users_enable(username):
+    """Let a disabled user log in again."""
+    changed = _change_user(username, lambda user: enable_user(db.session, Actor.system("cli"), None, user))
+    click.echo(f"enabled {username}" if changed else f"{username} was active already")
+
+
+@users.command("reset-password")
+@click.argument("username")
+@click.option("--generate", is_flag=True, help="Generate a random password and print it once.")
+def users_reset_password(username, generate):
+    """Set a new password (prompted for, or generated) and end the user's sessions."""
+    typed = None if generate else click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    password = _change_user(username, lambda user: reset_password(db.session, Actor.system("cli"), None, user, typed))
+    click.echo(f"password reset for {username}")
+    if generate:
+        click.echo(f"new password (shown once): {password}")
+
+
+def _change_user(username: str, change):
+    """Apply `change` to the user `username` in one transaction; what it returns."""
+    with write_intent():
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no user named {username}")
+        try:
+            outcome = change(user)
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
+        db.session.commit()
+    return outcome
+
+
 @audit_cli.command("verify")
 def audit_verify():
-    """Check the whole hash chain; name the first record that does not hold."""
+    """Check the whole hash chain, then hold it against the last anchor written outside the
+    database (AUDIT_ANCHOR_PATH), naming the first record that does not hold; when all holds,
+    write a new anchor. Exits 1 when the trail is broken."""
+    path = current_app.config["AUDIT_ANCHOR_PATH"]
     started = time.perf_counter()
-    report = verify_chain(db.session)
+    with write_intent():
+        report = verify_with_anchor(db.session, path)
+        db.session.commit()
     elapsed = time.perf_counter() - started
-    if report.ok:
-        click.echo(f"audit chain OK: {report.checked} records verified in {elapsed:.2f} s")
-        return
-    click.echo(f"audit chain BROKEN at record {report.broken_seq}: {report.problem} "
-               f"({report.checked} records before it verified)", err=True)
-    sys.exit(1)
+    if not report.ok:
+        verified = (f"the {report.checked} records hold together, but not with the anchors in {path}"
+                    if report.by_anchor else f"{report.checked} records before it verified")
+        click.echo(f"audit chain BROKEN at record {report.broken_seq}: {report.problem} ({verified})", err=True)
+        sys.exit(1)
+    # bench/run.py reads the first line: "N records verified in S s".
+    click.echo(f"audit chain OK: {report.checked} records verified in {elapsed:.2f} s")
+    if report.anchor is None:
+        click.echo(f"no anchor yet in {path} (first run): nothing to hold the chain against")
+    else:
+        click.echo(f"it holds against {report.anchor.label} (record {report.anchor.seq})")
+    click.echo(f"anchor written: record {report.written.seq} in {path}")
+
+
+@audit_cli.command("anchor")
+def audit_anchor():
+    """Append the chain's head to the anchor file outside the database (AUDIT_ANCHOR_PATH),
+    unless the chain contradicts the last anchor (exit 1). The scheduler will run this daily once
+    it exists; until then, run it from cron."""
+    path = current_app.config["AUDIT_ANCHOR_PATH"]
+    with write_intent():
+        check = write_anchor(db.session, path)
+        db.session.commit()
+    if not check.ok:
+        click.echo(f"audit anchor REFUSED at record {check.broken_seq}: {check.problem}", err=True)
+        sys.exit(1)
+    click.echo(f"anchor written: record {check.head_seq} in {path}")
 
 
 @demo.command("load")

@@ -19,6 +19,14 @@ class OutOfScope(NotFound):
         self.user, self.case_id = user, case_id
 
 
+class ProposalOutOfScope(NotFound):
+    """A proposal the user may not see (or that does not exist): a 404, audited like a case."""
+
+    def __init__(self, user: User, proposal_id: int):
+        super().__init__()
+        self.user, self.proposal_id = user, proposal_id
+
+
 def commune_ids(user: User) -> list[int] | None:
     """The communes a commune-scoped user answers for; None for a province-wide user."""
     if user.province_id is not None:
@@ -108,9 +116,9 @@ _PROPOSAL_IN_COMMUNES = _PROPOSAL.where(Proposal.id == bindparam("proposal_id"),
 def get_proposal(session: Session, user: User, proposal_id: int) -> Proposal:
     """The proposal `proposal_id`, with its case and proposer, if `user` may see its case.
 
-    :raise NotFound: no such proposal, or not in the user's scope.
+    :raise ProposalOutOfScope: (404) no such proposal, or not in the user's scope.
     """
     proposal = _one_in_scope(session, user, _PROPOSAL_IN_PROVINCE, _PROPOSAL_IN_COMMUNES, proposal_id=proposal_id)
     if proposal is None:
-        raise NotFound()
+        raise ProposalOutOfScope(user, proposal_id)
     return proposal

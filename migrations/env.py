@@ -9,9 +9,12 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
+# The app has set up logging already (config.safe_logging: masked numbers, no forged lines);
+# alembic.ini's handlers would replace it for the rest of the process.
+from config.safe_logging import configure as configure_safe_logging  # noqa: E402
+
 fileConfig(config.config_file_name, disable_existing_loggers=False)
+configure_safe_logging(logging.INFO)
 logger = logging.getLogger('alembic.env')
 
 

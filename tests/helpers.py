@@ -42,6 +42,14 @@ def audit_count(action: str | None = None) -> int:
     return db.session.scalar(statement)
 
 
+def change_record_count() -> int:
+    """Audit records that say something changed or was proposed: all but the reveals a form
+    writes when it shows a full number (a refused change must leave none of these)."""
+    fresh()
+    return db.session.scalar(select(func.count()).select_from(AuditRecord)
+                             .where(AuditRecord.action != "case.reveal"))
+
+
 def audit_records(since_seq: int = 0) -> list[AuditRecord]:
     fresh()
     return list(db.session.scalars(select(AuditRecord).where(AuditRecord.seq > since_seq).order_by(AuditRecord.seq)))

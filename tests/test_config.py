@@ -22,6 +22,26 @@ def test_production_refuses_debug(monkeypatch, tmp_path):
         config.load("production", str(tmp_path))
 
 
+@pytest.mark.parametrize("secret", ["abc", "x" * 31])
+def test_production_refuses_a_short_secret(secret, monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", secret)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.delenv("DEBUG", raising=False)
+    with pytest.raises(config.ConfigError, match="at least 32 characters"):
+        config.load("production", str(tmp_path))
+
+
+def test_every_configuration_pings_connections_before_use(monkeypatch, tmp_path):
+    """After a database restart the first request works instead of meeting a dead connection."""
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.delenv("DEBUG", raising=False)
+    for name in ("development", "testing", "production"):
+        assert config.load(name, str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+
+
 def test_production_uses_psycopg3(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")

@@ -10,14 +10,17 @@ from cases.access import communes_in_scope, get_case
 from cases.actions import available_actions, may_decide, pending_proposal, start_transition
 from cases.changes import local_today, stale
 from cases.errors import DomainError, NotPermitted, StaleCase
+from cases.ids import parse_id
 from cases.models import Case, Village
 from cases.queues import case_history, queue_page
-from cases.registration import edit_case, may_edit, register_case, require_writer
-from extensions import db
+from cases.registration import Edit, edit_case, may_edit, register_case, require_writer
+from cases.masking import numbers_on_form, record_numbers_shown
+from extensions import db, write_intent
 from forms.case import CaseForm
 from forms.proposals import DecisionForm
 from forms.transitions import FORMS
 from views.common import acting_user, current_actor
+from workflow import four_eyes
 from workflow.states import CaseState
 from workflow.table import STATES, TRANSITIONS
 
@@ -37,7 +40,8 @@ def queue():
         state = CaseState(request.args.get("state", CaseState.IDENTITY_VERIFICATION.value))
     except ValueError:
         abort(404)
-    commune_id, user = request.args.get("commune", type=int), acting_user()
+    # A commune that is no id (`?commune=1e30`) filters nothing, as if absent.
+    commune_id, user = parse_id(request.args.get("commune")), acting_user()
     page = queue_page(db.session, user, state, local_today(), commune_id=commune_id,
                       cursor=request.args.get("after"), size=current_app.config["QUEUE_PAGE_SIZE"])
     return render_template("cases/queue.html", page=page, state=state, states=STATES,
@@ -62,17 +66,18 @@ def show(case_id: int):
 def new():
     user = acting_user()
     require_writer(user)
-    form = _case_form()
+    form, duplicate_of = _case_form(), None
     if form.validate_on_submit():
         try:
             case = register_case(db.session, current_actor(), user, form.person_data(), local_today())
         except DomainError as error:
-            _show_error(form, error)
+            duplicate_of = _show_error(form, error)
         else:
             db.session.commit()
             flash(f"Đã thêm hồ sơ số {case.id}.", "success")
             return redirect(url_for("cases.show", case_id=case.id))
-    return render_template("cases/form.html", form=form, case=None), 200 if request.method == "GET" else 422
+    return render_template("cases/form.html", form=form, case=None, duplicate_of=duplicate_of), \
+        200 if request.method == "GET" else 422
 
 
 @bp.route("/cases/<int:case_id>/edit", methods=["GET", "POST"])
@@ -81,23 +86,26 @@ def edit(case_id: int):
     user = acting_user()
     case = get_case(db.session, user, case_id)
     require_writer(user)
-    form = _case_form(obj=case)
+    form, duplicate_of = _case_form(obj=case), None
     if request.method == "GET":
         form.version.data = case.version
     elif form.validate_on_submit():
         try:
-            changes = edit_case(db.session, current_actor(), user, case, form.person_data(),
-                                form.version_number(), local_today())
+            edited = edit_case(db.session, current_actor(), user, case, form.person_data(),
+                               form.version_number(), local_today(), reason=form.change_reason.data or None)
             db.session.commit()
         except (StaleCase, StaleDataError):
             return _conflict("cases/form.html", form, case_id, case=case)
         except DomainError as error:
             db.session.rollback()
-            _show_error(form, error)
+            duplicate_of = _show_error(form, error)
         else:
-            flash("Đã lưu thay đổi." if changes else "Không có gì thay đổi.", "success")
+            flash(_edit_message(edited), "success")
             return redirect(url_for("cases.show", case_id=case_id))
-    return render_template("cases/form.html", form=form, case=case), 200 if request.method == "GET" else 422
+    page = render_template("cases/form.html", form=form, case=case, duplicate_of=duplicate_of)
+    if request.method == "GET":
+        _audit_numbers_shown(form, case, "edit")
+    return page, 200 if request.method == "GET" else 422
 
 
 @bp.route("/cases/<int:case_id>/actions/<trigger>", methods=["GET", "POST"])
@@ -108,7 +116,9 @@ def act(case_id: int, trigger: str):
     spec = TRANSITIONS.get(trigger) or abort(404)
     if user.role not in spec.roles:
         raise NotPermitted(f"Vai trò {user.role.label} không được thực hiện «{spec.label}».")
-    form = FORMS[trigger](case=case)
+    if spec.form is None:
+        abort(404)    # started by another screen (the edit form), never from a URL of its own
+    form, duplicate_of = FORMS[trigger](case=case), None
     if request.method == "GET":
         form.version.data = case.version
     elif form.validate_on_submit():
@@ -120,13 +130,29 @@ def act(case_id: int, trigger: str):
             return _conflict("cases/action.html", form, case_id, case=case, spec=spec)
         except DomainError as error:
             db.session.rollback()
-            _show_error(form, error)
+            duplicate_of = _show_error(form, error)
         else:
             flash(f"Đã gửi đề xuất «{spec.label}» chờ lãnh đạo phê duyệt." if proposal
                   else f"Đã thực hiện «{spec.label}».", "success")
             return redirect(url_for("cases.show", case_id=case_id))
-    return render_template("cases/action.html", form=form, case=case, spec=spec, states=STATES), \
-        200 if request.method == "GET" else 422
+    page = render_template("cases/action.html", form=form, case=case, spec=spec, states=STATES,
+                           duplicate_of=duplicate_of)
+    if request.method == "GET":
+        _audit_numbers_shown(form, case, trigger)
+    return page, 200 if request.method == "GET" else 422
+
+
+def _audit_numbers_shown(form, case: Case, purpose: str) -> None:
+    """A form prefilled with a full ID or account number shows it as a reveal does: audited, in a
+    short writing transaction of its own after the page is rendered (nothing else is pending)."""
+    fields = numbers_on_form(form.data)
+    if not fields:
+        return
+    actor = current_actor()
+    db.session.rollback()
+    with write_intent():
+        record_numbers_shown(db.session, actor, case, fields, purpose)
+        db.session.commit()
 
 
 def _case_form(**kwargs) -> CaseForm:
@@ -136,11 +162,22 @@ def _case_form(**kwargs) -> CaseForm:
     return CaseForm(communes=communes, villages=villages, **kwargs)
 
 
-def _show_error(form, error: DomainError) -> None:
+def _show_error(form, error: DomainError) -> int | None:
+    """Put the refusal beside its field; returns the case a duplicate ID number belongs to when
+    the user may open it (the page links it), else None."""
     field = form._fields.get(error.field or "")
     if field is not None:
         field.errors = [*field.errors, error.message]
     flash(error.message, "error")
+    return getattr(error, "visible_case_id", None)
+
+
+def _edit_message(edited: Edit) -> str:
+    if edited.proposal is None:
+        return "Đã lưu thay đổi." if edited.saved else "Không có gì thay đổi."
+    waiting = (f"Thay đổi {four_eyes.labels(edited.held)} cần lãnh đạo khác phê duyệt: "
+               "đã gửi đề xuất, hồ sơ giữ nguyên các thông tin này cho đến khi được duyệt.")
+    return ("Đã lưu các thay đổi khác. " if edited.saved else "") + waiting
 
 
 def _conflict(template: str, form, case_id: int, **context):

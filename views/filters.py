@@ -7,7 +7,9 @@ from datetime import date, datetime
 from flask import Flask
 
 from cases import reference
+from cases.audit_trail import may_read_trail
 from cases.changes import to_local
+from cases.masking import mask_detail, mask_field, mask_number, may_reveal
 from cases.registration import may_register
 from workflow.table import STATES, TRANSITIONS
 
@@ -19,6 +21,18 @@ ACTION_LABELS = {
     "proposal.approve": "Phê duyệt",
     "proposal.reject": "Từ chối đề xuất",
     "access.denied": "Truy cập bị từ chối",
+    "case.reveal": "Xem số đầy đủ",
+    "audit.export": "Xuất nhật ký",
+    "auth.login": "Đăng nhập",
+    "auth.login_failed": "Đăng nhập không thành công",
+    "auth.logout": "Đăng xuất",
+    "user.create": "Tạo người dùng",
+    "user.disable": "Khoá tài khoản",
+    "user.enable": "Mở lại tài khoản",
+    "user.password_reset": "Đặt lại mật khẩu",
+    "user.password_change": "Đổi mật khẩu",
+    "user.role_change": "Đổi vai trò",
+    "user.scope_change": "Đổi phạm vi",
 }
 
 
@@ -46,8 +60,9 @@ def money(value) -> str:
     return f"{value:,}".replace(",", ".") + " đ" if value is not None else ""
 
 
-def masked_id(value: str | None) -> str:
-    return f"•••••••{value[-5:]}" if value else "—"
+def masked_field(value, name: str):
+    """`{{ value|masked_field(name) }}`: masked when `name` is a personal number; empty as a dash."""
+    return mask_field(name, value) if value not in (None, "") else "—"
 
 
 def state_label(value) -> str:
@@ -55,16 +70,19 @@ def state_label(value) -> str:
 
 
 def detail(value: str | None) -> dict:
-    return json.loads(value) if value else {}
+    """An audit record's detail, personal numbers masked (every page shows it through here)."""
+    return mask_detail(json.loads(value)) if value else {}
 
 
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
-        vn_date=vn_date, vn_month=vn_month, vn_datetime=vn_datetime, money=money, masked_id=masked_id,
+        vn_date=vn_date, vn_month=vn_month, vn_datetime=vn_datetime, money=money, masked_id=mask_number,
+        masked_field=masked_field,
         state_label=state_label, detail=detail,
         payment_method_label=_labelled(PAYMENT_METHOD_LABELS, "Chưa đăng ký"), sex_label=_labelled(SEX_LABELS),
         action_label=lambda a: ACTION_LABELS.get(a, a),
         trigger_label=lambda t: TRANSITIONS[t].label if t in TRANSITIONS else t,
         category_label=lambda c: reference.categories()[c].label if c in reference.categories() else c,
     )
-    app.jinja_env.globals.update(STATES=STATES, may_register=may_register)
+    app.jinja_env.globals.update(STATES=STATES, may_register=may_register, may_reveal=may_reveal,
+                                 may_read_trail=may_read_trail)

@@ -1,0 +1,152 @@
+"""Access matrix (issue 14): every route of the app's URL map × every role, in a commune scope and
+in a province scope, against objects of another commune or province (a case, its pending
+proposal, a user, their audit records) → 403 or 404, nothing of them in the body, nothing changed.
+A route missing from MATRIX fails the test, so a new screen cannot skip this check."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from cases.actions import start_transition
+from cases.models import Case, Proposal, User
+from cases.organisation import commune_by_code
+from cases.roles import Role
+from extensions import db, write_intent
+from tests.conftest import BINH_GIA, OTHER_PROVINCE, SYSTEM, TAN_VAN, csrf_token, national_id_for
+from tests.paths import payload_for
+from workflow.states import CaseState as S
+from workflow.table import TRANSITIONS
+
+# How each endpoint must answer for an object it may not see.
+OBJECT = "object"      # takes the foreign object's id: 403 or 404
+LISTING = "listing"    # takes no object: may answer 200, but shows nothing of the foreign objects
+PUBLIC = "public"      # before login, or static files
+
+MATRIX = {
+    "auth.login": PUBLIC,
+    "static": PUBLIC,
+    "auth.logout": LISTING,
+    "cases.home": LISTING,
+    "cases.queue": LISTING,
+    "cases.new": LISTING,
+    "cases.show": OBJECT,
+    "cases.edit": OBJECT,
+    "cases.act": OBJECT,
+    "reveal.reveal": OBJECT,
+    "proposals.pending": LISTING,
+    "proposals.decide": OBJECT,
+    "audit.trail": LISTING,
+    "audit.export": LISTING,
+    "users.index": LISTING,
+    "users.new": LISTING,
+    "users.show": OBJECT,
+    "users.reset": OBJECT,
+    "users.role": OBJECT,
+    "users.scope": OBJECT,
+    "users.set_active": OBJECT,
+    "users.change_password": LISTING,
+}
+
+SECRET_NAME, SECRET_USER_NAME = "Lục Thị Bí Mật", "Vi Văn Riêng Tư"
+SECRET_PHONE, SECRET_ACCOUNT = "0987654321", "88886666777"
+SCOPES = {"commune": dict(communes=(TAN_VAN,)), "province": dict(province=OTHER_PROVINCE)}
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = endpoints - set(MATRIX)
+    assert not missing, f"routes missing from the access matrix: {sorted(missing)}"
+    assert not set(MATRIX) - endpoints, "the matrix names routes that no longer exist"
+
+
+@pytest.fixture
+def foreign(make_user, make_case):
+    """A case in Bình Gia with personal data, a pending proposal on it, and a Bình Gia user."""
+    from datetime import date
+    from cases.models import Sex
+    owner = make_user(Role.OFFICER, communes=(BINH_GIA,), full_name=SECRET_USER_NAME, username="rieng.tu")
+    born = date(1948, 5, 6)
+    national_id = national_id_for(born, Sex.FEMALE)
+    case = make_case(state=S.PAID_BY_ACCOUNT, by=owner, full_name=SECRET_NAME, birth_date=born, sex=Sex.FEMALE,
+                     national_id=national_id, phone=SECRET_PHONE)
+    with write_intent():
+        case = db.session.get(Case, case.id)
+        start_transition(db.session, SYSTEM, owner, case, "suspend", payload_for(db.session, case, "suspend"),
+                         case.version, reason="kiểm tra")
+        db.session.commit()
+    proposal = db.session.scalars(select(Proposal).where(Proposal.case_id == case.id)).one()
+    secrets = [SECRET_NAME, SECRET_USER_NAME, national_id, SECRET_PHONE]
+    if case.account_number:
+        secrets.append(case.account_number)
+    return {"case": case.id, "proposal": proposal.id, "user": owner.id, "secrets": secrets,
+            "commune": commune_by_code(db.session, BINH_GIA).id}
+
+
+def state_of(ids: dict) -> tuple:
+    db.session.rollback()
+    case = db.session.execute(select(Case.__table__).where(Case.id == ids["case"])).one()
+    proposal = db.session.execute(select(Proposal.__table__).where(Proposal.id == ids["proposal"])).one()
+    user = db.session.execute(select(User.__table__).where(User.id == ids["user"])).one()
+    cases_in_commune = db.session.scalars(select(Case.id).where(Case.commune_id == ids["commune"])).all()
+    return tuple(case), tuple(proposal), tuple(user), tuple(sorted(cases_in_commune))
+
+
+def urls_for(app, rule, ids: dict) -> list[str]:
+    values = {"case_id": [ids["case"]], "proposal_id": [ids["proposal"]], "user_id": [ids["user"]],
+              "trigger": list(TRANSITIONS), "decision": ["approve", "reject"], "action": ["disable", "enable"]}
+    unknown = set(rule.arguments) - set(values)
+    assert not unknown, f"{rule.endpoint}: teach the matrix the argument(s) {unknown}"
+    combos = [{}]
+    for name in sorted(rule.arguments):
+        combos = [dict(c, **{name: v}) for c in combos for v in values[name]]
+    from flask import url_for
+    with app.test_request_context():
+        return [url_for(rule.endpoint, **combo) for combo in combos]
+
+
+def body_text(response) -> str:
+    data = response.get_data()
+    if data[:2] == b"PK":  # a workbook: read every cell
+        with zipfile.ZipFile(io.BytesIO(data)):
+            pass
+        book = load_workbook(io.BytesIO(data), read_only=True)
+        return "\n".join(str(c) for sheet in book for row in sheet.iter_rows(values_only=True) for c in row
+                         if c is not None)
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.parametrize("role", list(Role))
+def test_no_route_shows_or_changes_what_is_outside_the_scope(role, scope, app, foreign, make_user, make_client):
+    user = make_user(role, **SCOPES[scope])
+    browser = make_client(user)
+    token = csrf_token(browser.get("/cases").get_data(as_text=True)) if role else None
+    before = state_of(foreign)
+    query = {"commune": foreign["commune"], "case": foreign["case"], "case_id": foreign["case"],
+             "user": "rieng.tu", "q": SECRET_NAME}
+    form = {"csrf_token": token, "version": "1", "reason": "thử", "note": "thử", "field": "national_id",
+            "commune_id": str(foreign["commune"]), "role": "admin", "password": "mat-khau-moi-rat-dai-2026",
+            "full_name": "X", "birth_date": "1950-01-01", "sex": "male", "policy_group": "btxh",
+            "category_code": "D5.K5a.1", "username": "moi.nguoi.dung"}
+    for rule in app.url_map.iter_rules():
+        kind = MATRIX[rule.endpoint]
+        if kind == PUBLIC or rule.endpoint == "auth.logout":
+            continue
+        for url in urls_for(app, rule, foreign):
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                if method == "GET":
+                    response = browser.get(url, query_string=query)
+                else:
+                    response = browser.post(url, data=form)
+                where = f"{role.value}/{scope} {method} {url}"
+                assert response.status_code != 500, where
+                if kind == OBJECT:
+                    assert response.status_code in (403, 404), (where, response.status_code)
+                text = body_text(response)
+                for secret in foreign["secrets"]:
+                    assert secret not in text, (where, secret)
+    assert state_of(foreign) == before
