@@ -126,8 +126,10 @@ class VersionedForm(Form):
         """The version the form was rendered from. A missing or malformed one is refused exactly as
         a stale one (0 matches no case: versions start at 1): a form posted without it would
         otherwise land on top of another user's change."""
-        raw = (self.version.data or "").strip()
-        return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+        # What was posted, not `data`: a form built over the case (`obj=case`) would otherwise fill
+        # a left-out version from the case itself, which always matches.
+        raw = (self.version.raw_data or [""])[0].strip()
+        return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
 
 
 def date_field(label: str, required: bool = True, **kw) -> DateField:

@@ -176,3 +176,31 @@ def test_a_case_changed_after_it_was_read_is_not_overwritten(app, make_user, mak
     db.session.rollback()
     row = case_row(case_id)
     assert row["notes"] == "Sửa trước" and row["status"] == S.IDENTITY_VERIFICATION
+
+
+@pytest.mark.parametrize("version", [None, "", "abc", "1e30", "-1", "99999999999999999999"],
+                         ids=["left out", "empty", "letters", "float", "negative", "huge"])
+@pytest.mark.parametrize("form", ["edit", "transition"])
+def test_a_form_without_a_sound_version_is_refused_as_a_stale_one(form, version, two_officers, make_case):
+    """Leaving the version out (or garbling it) must not land the form on top of another user's
+    change: it is refused exactly as a stale form is, and nothing is written."""
+    first, second, _ = two_officers
+    case = make_case(state=S.IDENTITY_VERIFICATION, full_name="Hoàng Văn Thụ")
+    if form == "edit":
+        url, typed = f"/cases/{case.id}/edit", {"full_name": "Tên bị ghi đè"}
+    else:
+        url, typed = f"/cases/{case.id}/actions/verify_identity", transition_form(case, "verify_identity")
+    data = open_form(second, url) | typed
+    data.pop("version", None)
+    if version is not None:
+        data["version"] = version
+    assert first.post(f"/cases/{case.id}/edit", data=open_form(first, f"/cases/{case.id}/edit")
+                      | {"phone": "0987654321"}).status_code == 302
+    before, seq = case_row(case.id), last_seq()
+
+    refused = second.post(url, data=data)
+
+    assert refused.status_code == 409
+    assert conflict_message(case.id) in text_of(refused)
+    assert case_row(case.id) == before
+    assert [r.action for r in audit_records(seq)] == []
