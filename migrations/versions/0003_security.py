@@ -15,14 +15,16 @@ BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade():
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("session_version", sa.Integer(), server_default="0", nullable=False))
-        batch_op.add_column(sa.Column("password_changed_at", sa.DateTime(), nullable=True))
+    # Plain ALTER TABLE ... ADD COLUMN (no batch copy): on SQLite a batch would copy and drop
+    # `users`, which the foreign keys of cases and proposals refuse once there is data.
+    op.add_column("users", sa.Column("session_version", sa.Integer(), server_default="0", nullable=False))
+    op.add_column("users", sa.Column("password_changed_at", sa.DateTime(), nullable=True))
     # An NCC amount of 3.000.000.000 đ overflowed PostgreSQL's int4; the rules bound it far lower,
-    # but the column no longer caps what the rules allow.
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.alter_column("monthly_amount", existing_type=sa.Integer(), type_=sa.BigInteger(),
-                              existing_nullable=False)
+    # but the column no longer caps what the rules allow. SQLite's INTEGER already holds 64 bits
+    # (and a batch copy of `cases` would meet the same foreign keys), so there is nothing to do.
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column("cases", "monthly_amount", existing_type=sa.Integer(), type_=sa.BigInteger(),
+                        existing_nullable=False)
     op.create_table(
         "login_throttle",
         sa.Column("key", sa.String(length=120), nullable=False),
@@ -60,9 +62,9 @@ def downgrade():
     op.drop_table("audit_checks")
     op.drop_table("denial_windows")
     op.drop_table("login_throttle")
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.alter_column("monthly_amount", existing_type=sa.BigInteger(), type_=sa.Integer(),
-                              existing_nullable=False)
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column("cases", "monthly_amount", existing_type=sa.BigInteger(), type_=sa.Integer(),
+                        existing_nullable=False)
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("password_changed_at")
         batch_op.drop_column("session_version")
