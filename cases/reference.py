@@ -162,12 +162,6 @@ def monthly_amount_maximum() -> int:
 
 
 @cache
-def holidays() -> frozenset[date]:
-    with open(DATA / "holidays.csv", encoding="utf-8") as f:
-        return frozenset(date.fromisoformat(r["date"]) for r in csv.DictReader(f))
-
-
-@cache
 def id_province_prefixes() -> dict[str, str]:
     """The first three digits a CCCD may start with → the pre-2025 province they name."""
     with open(DATA / "province_codes_before_2025.csv", encoding="utf-8") as f:
