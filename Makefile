@@ -23,9 +23,10 @@ db: install
 demo: db
 	$(FLASK) demo load
 
+# The web app and the scheduler (escalations, housekeeping) side by side; one Ctrl-C stops both.
 run: demo
 	@echo "AnSinh is serving on http://127.0.0.1:5000 — log in with one of the demo logins above."
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	FLASK_APP=app $(BIN)/python -m scheduler.launcher --host 127.0.0.1 --port 5000
 
 # Browser tests drive Debian's chromium; install it when it is missing (tests run as root).
 chromium:

@@ -58,7 +58,7 @@ def register_input_rules(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from views import audit, auth, cases, proposals, reveal, users
+    from views import audit, auth, calendar, cases, jobs, proposals, reveal, users
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -66,6 +66,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(users.bp)
     app.register_blueprint(reveal.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(jobs.bp)
+    app.register_blueprint(calendar.bp)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -219,5 +219,7 @@ def refresh_planner_statistics() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (org, users, audit_cli, demo, workflow_cli, bench):
+    from scheduler.cli import scheduler_cli
+
+    for group in (org, users, audit_cli, demo, workflow_cli, bench, scheduler_cli):
         app.cli.add_command(group)

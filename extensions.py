@@ -69,6 +69,10 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # The scheduler checkpoints the WAL every minute (sqlite_checkpoint), so a writing request
+        # no longer pays for it (the default, every 1,000 pages, cost ~13 ms in every ~95th
+        # write). 10,000 pages (~40 MB) stays as a safety net when no scheduler runs.
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -56,9 +56,17 @@ class Base:
     # The chain's head is appended here after every verify (outside the database).
     AUDIT_ANCHOR_PATH: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # The scheduler: the active one renews its lease every poll; a standby takes over once the
+    # lease has expired (within LEASE + POLL seconds of the active one dying).
+    SCHEDULER_LEASE_SECONDS = 30.0
+    SCHEDULER_POLL_SECONDS = 10.0
+    SCHEDULER_MISFIRE_GRACE_SECONDS = 3600
 
     def __init__(self, instance_path: str):
         self.instance_path = instance_path
+        for name in ("SCHEDULER_LEASE_SECONDS", "SCHEDULER_POLL_SECONDS"):
+            if os.environ.get(name):
+                setattr(self, name, float(os.environ[name]))
         self.AUDIT_ANCHOR_PATH = os.environ.get("AUDIT_ANCHOR_PATH") or str(Path(instance_path) / "audit-anchor.log")
 
     def as_dict(self) -> dict:

@@ -49,6 +49,10 @@ MATRIX = {
     "users.scope": OBJECT,
     "users.set_active": OBJECT,
     "users.change_password": LISTING,
+    "jobs.index": LISTING,
+    "jobs.run_now": LISTING,
+    "calendar.index": LISTING,
+    "calendar.remove": LISTING,     # a swap is national: no one's scope holds it
 }
 
 SECRET_NAME, SECRET_USER_NAME = "Lục Thị Bí Mật", "Vi Văn Riêng Tư"
@@ -97,7 +101,8 @@ def state_of(ids: dict) -> tuple:
 
 def urls_for(app, rule, ids: dict) -> list[str]:
     values = {"case_id": [ids["case"]], "proposal_id": [ids["proposal"]], "user_id": [ids["user"]],
-              "trigger": list(TRANSITIONS), "decision": ["approve", "reject"], "action": ["disable", "enable"]}
+              "trigger": list(TRANSITIONS), "decision": ["approve", "reject"], "action": ["disable", "enable"],
+              "swap_id": [1]}
     unknown = set(rule.arguments) - set(values)
     assert not unknown, f"{rule.endpoint}: teach the matrix the argument(s) {unknown}"
     combos = [{}]

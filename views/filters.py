@@ -33,6 +33,9 @@ ACTION_LABELS = {
     "user.password_change": "Đổi mật khẩu",
     "user.role_change": "Đổi vai trò",
     "user.scope_change": "Đổi phạm vi",
+    "calendar.swap_add": "Thêm ngày hoán đổi lịch làm việc",
+    "calendar.swap_remove": "Xoá ngày hoán đổi lịch làm việc",
+    "job.run_requested": "Yêu cầu chạy việc định kỳ",
 }
 
 

@@ -5,9 +5,10 @@ from cases.models.case import AccountHolder, Case, PaymentMethod, PolicyGroup, S
 from cases.models.proposal import Proposal, ProposalStatus
 from cases.models.audit import AuditHead, AuditRecord
 from cases.models.security import AuditCheck, DenialWindow, LoginThrottle
+from cases.models.calendar import SwapKind, WorkingDaySwap
 
 __all__ = [
     "AccountHolder", "AuditCheck", "AuditHead", "DenialWindow", "LoginThrottle", "AuditRecord", "Case", "Commune", "PaymentMethod",
     "PaymentProvider", "PolicyGroup", "Proposal", "ProposalStatus", "Province", "ProviderKind",
-    "Sex", "User", "Village", "user_communes",
+    "Sex", "SwapKind", "User", "Village", "WorkingDaySwap", "user_communes",
 ]

@@ -1,0 +1,118 @@
+"""The table of scheduled jobs: fixed ids, when each runs (in Asia/Ho_Chi_Minh), which slot a
+moment belongs to, and the thin function that does the work.
+
+A job function takes the app (its context is pushed, a write transaction is open), calls
+services, flushes, and returns what it did as counts; it never commits (the runner commits the
+work and the run's record together). Adding a job is one entry in JOBS.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from flask import Flask
+
+from cases.changes import utcnow
+from extensions import db
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class JobFailed(Exception):
+    """The job did its work and found something wrong (a broken audit chain): what it wrote is
+    committed, and the run is recorded as failed with this message (English, no personal data)."""
+
+    def __init__(self, message: str, counts: dict | None = None):
+        super().__init__(message)
+        self.counts = counts or {}
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    label: str                                  # Vietnamese, for the administrators' page
+    schedule: str                               # Vietnamese, how often
+    cron: dict                                  # CronTrigger fields, local time
+    slot_length: timedelta                      # a slot: the period between two run times
+    run: Callable[[Flask], dict]
+    catch_up: bool = True                       # run the current slot at start when it has no run yet
+    applies: Callable[[Flask], bool] = field(default=lambda app: True)
+
+    def trigger(self) -> CronTrigger:
+        return CronTrigger(timezone=ZONE, **self.cron)
+
+    def slot_of(self, moment: datetime) -> str:
+        """The slot of the last run time at or before `moment` (UTC, naive): a daily job's local
+        date, a minutely job's local minute."""
+        start = self.slot_start(moment)
+        return start.strftime("%Y-%m-%d") if self.slot_length >= timedelta(days=1) else start.strftime("%Y-%m-%dT%H:%M")
+
+    def slot_start(self, moment: datetime) -> datetime:
+        """The last run time at or before `moment` (UTC naive), in local time."""
+        local = moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZONE)
+        candidate = self.trigger().get_next_fire_time(None, local - self.slot_length)
+        last = candidate
+        while candidate is not None and candidate <= local:
+            last = candidate
+            candidate = self.trigger().get_next_fire_time(candidate, candidate + timedelta(seconds=1))
+        return last
+
+    def next_run(self, moment: datetime) -> datetime | None:
+        """The next run time after `moment` (UTC naive), local; from the trigger, not a live scheduler."""
+        local = moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZONE)
+        return self.trigger().get_next_fire_time(None, local + timedelta(microseconds=1))
+
+
+def checkpoint_sqlite_wal(app: Flask) -> dict:
+    """Move the WAL into the database file, so writing requests need not (PASSIVE: never waits
+    for readers or writers; what a reader still needs stays for the next minute)."""
+    with db.engine.connect() as conn:
+        busy, wal_pages, moved = conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return {"wal_pages": wal_pages, "checkpointed": moved, "busy": busy}
+
+
+def verify_and_anchor_audit_chain(app: Flask) -> dict:
+    """Verify the whole audit chain against its last anchor, record the check, and anchor the
+    verified end (cases.anchor); a broken chain fails the run, its check still recorded."""
+    from cases.anchor import verify_with_anchor
+
+    report = verify_with_anchor(db.session, app.config["AUDIT_ANCHOR_PATH"])
+    counts = {"checked": report.checked}
+    if not report.ok:
+        raise JobFailed(f"audit chain broken at record {report.broken_seq}: {report.problem}", counts)
+    return counts | {"anchored_seq": report.written.seq}
+
+
+# Runs of jobs more often than daily are kept this long; daily and manual runs are kept for good.
+FREQUENT_RUNS_KEPT = timedelta(days=7)
+
+
+def prune_frequent_runs(app: Flask) -> dict:
+    """Forget the runs of the frequent jobs (the minutely checkpoint) older than a week."""
+    from scheduler.runs import prune_runs
+
+    frequent = [job.id for job in JOBS.values() if job.slot_length < timedelta(days=1)]
+    return {"deleted": prune_runs(db.session, frequent, utcnow() - FREQUENT_RUNS_KEPT)}
+
+
+def _on_sqlite(app: Flask) -> bool:
+    with app.app_context():
+        return db.engine.dialect.name == "sqlite"
+
+
+JOBS: dict[str, Job] = {job.id: job for job in (
+    Job("sqlite_checkpoint", "Dồn nhật ký ghi (WAL) của SQLite vào tệp cơ sở dữ liệu", "mỗi phút",
+        {"minute": "*"}, timedelta(minutes=1), checkpoint_sqlite_wal, catch_up=False, applies=_on_sqlite),
+    Job("audit_verify_and_anchor", "Kiểm tra toàn vẹn nhật ký và ghi mốc neo", "hằng ngày lúc 02:00",
+        {"hour": 2, "minute": 0}, timedelta(days=1), verify_and_anchor_audit_chain),
+    Job("prune_job_runs", "Xoá lượt chạy cũ của các việc chạy hằng phút", "hằng ngày lúc 03:00",
+        {"hour": 3, "minute": 0}, timedelta(days=1), prune_frequent_runs),
+)}
+
+
+def jobs_for(app: Flask) -> list[Job]:
+    """The jobs this app's database runs (the checkpoint only on SQLite)."""
+    return [job for job in JOBS.values() if job.applies(app)]
