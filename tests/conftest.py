@@ -23,7 +23,7 @@ from sqlalchemy import delete, text, update
 from app import create_app
 from cases.audit import Actor
 from cases.models import (AuditCheck, AuditHead, AuditRecord, Case, DenialWindow, LoginThrottle, PolicyGroup,
-                          Proposal, ProviderKind, Sex, User, WorkingDaySwap, user_communes)
+                          OutboxMessage, Proposal, ProviderKind, Sex, User, WorkingDaySwap, user_communes)
 from cases.models.audit import GENESIS_HASH
 from cases.models.scheduling import JobRun, SchedulerLease
 from cases.organisation import commune_by_code, ensure_provider, ensure_villages, load_admin_units, province_by_code
@@ -108,7 +108,8 @@ def clean_tables() -> None:
     with write_intent():
         bypass_audit_trigger()
         for table in (AuditRecord.__table__, AuditCheck.__table__, LoginThrottle.__table__, DenialWindow.__table__,
-                      Proposal.__table__, Case.__table__, WorkingDaySwap.__table__, user_communes, User.__table__,
+                      OutboxMessage.__table__, Proposal.__table__, Case.__table__, WorkingDaySwap.__table__, user_communes,
+                      User.__table__,
                       JobRun.__table__, SchedulerLease.__table__):
             db.session.execute(delete(table))
         db.session.execute(update(AuditHead).values(last_seq=0, last_hash=GENESIS_HASH))

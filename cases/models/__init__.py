@@ -6,9 +6,10 @@ from cases.models.proposal import Proposal, ProposalStatus
 from cases.models.audit import AuditHead, AuditRecord
 from cases.models.security import AuditCheck, DenialWindow, LoginThrottle
 from cases.models.calendar import SwapKind, WorkingDaySwap
+from cases.models.mail import MailStatus, OutboxMessage
 
 __all__ = [
     "AccountHolder", "AuditCheck", "AuditHead", "DenialWindow", "LoginThrottle", "AuditRecord", "Case", "Commune", "PaymentMethod",
     "PaymentProvider", "PolicyGroup", "Proposal", "ProposalStatus", "Province", "ProviderKind",
-    "Sex", "SwapKind", "User", "Village", "WorkingDaySwap", "user_communes",
+    "MailStatus", "OutboxMessage", "Sex", "SwapKind", "User", "Village", "WorkingDaySwap", "user_communes",
 ]
