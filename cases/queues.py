@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from cases.access import proposal_scope, scoped_cases
 from cases.calendar import working_days_between
+from cases.escalation import current_tiers
 from cases.ids import parse_id
 from cases.models import AuditRecord, Case, Commune, Proposal, ProposalStatus, User
 from workflow.states import CaseState
@@ -29,6 +30,7 @@ class QueueRow:
     state_entered_at: datetime
     working_days_in_state: int
     pending: bool
+    escalation_tier: int = 0       # the highest tier this stay escalated to (0: none)
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,10 @@ def queue_page(session: Session, user: User, state: CaseState, today: date, *, c
     found = session.execute(statement).all()
     page = found[:size]
     pending = _pending_among(session, [r.id for r in page])
+    tiers = current_tiers(session, [r.id for r in page])
     rows = [QueueRow(r.id, r.full_name, r.birth_date, r.national_id, r.name, r.status, r.state_entered_at,
-                     working_days_between(r.state_entered_at.date(), today), r.id in pending) for r in page]
+                     working_days_between(r.state_entered_at.date(), today), r.id in pending, tiers.get(r.id, 0))
+            for r in page]
     return QueuePage(rows, encode_cursor(rows[-1]) if len(found) > size else None)
 
 

@@ -23,6 +23,8 @@ DEMO_SEED = 2025
 DEMO_ACTOR = Actor.system("demo")
 # Bình Gia carries about four communes' worth of cases, so its officer opens a full queue.
 BINH_GIA_WEIGHT = 4.0
+# The demo logins receive the escalation digests (written to instance/mail without a mail server).
+DEMO_MAIL_DOMAIN = "demo.ansinh.vn"
 
 # (username, password, role, full name, scope: a commune code or None for the province, what for)
 DEMO_USERS = (
@@ -76,7 +78,7 @@ def _ensure_demo_users(session: Session, province: Province) -> None:
             continue
         scope = {"communes": [commune_by_code(session, commune_code)]} if commune_code else {"province": province}
         create_user(session, DEMO_ACTOR, username=username, full_name=full_name, password=password, role=role,
-                    **scope)
+                    email=f"{username}@{DEMO_MAIL_DOMAIN}", **scope)
 
 
 def _has_cases(session: Session, province: Province) -> bool:

@@ -64,6 +64,8 @@ _STATES = [
     StateSpec(S.TERMINATED, "Thôi hưởng", None, False),                       # final
 ]
 STATES: dict[S, StateSpec] = {spec.state: spec for spec in _STATES}
+# A proposal waiting for a supervisor escalates on this, with the same tiers as a case.
+PROPOSAL_SLA = Sla(5, "working_days")
 
 INITIAL_STATE = S.IDENTITY_VERIFICATION
 RECEIVING = tuple(s.state for s in _STATES if s.receiving)

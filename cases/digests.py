@@ -1,0 +1,217 @@
+"""The escalation digests: one email per recipient per run, in Vietnamese, listing the cases
+escalated to them that day, written to the outbox in the escalations' own transaction.
+
+Tier 1 goes to the active officers of the case's commune (and the province's officers), tier 2
+to the commune's supervisors, tier 3 to the province's supervisors. The Message-ID is fixed at
+write time from the run's date and the recipient, so a rerun of the same day writes nothing twice.
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import islice
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from sqlalchemy import String, func, insert, select, type_coerce
+from sqlalchemy.orm import Session
+
+from cases.calendar import working_calendar
+from cases.changes import utcnow
+from cases.masking import mask_number
+from cases.models import Case, Escalation, MailStatus, OutboxMessage, Proposal, User, user_communes
+from cases.roles import Role
+from workflow.table import PROPOSAL_SLA, STATES, TRANSITIONS
+
+log = logging.getLogger("ansinh.escalation")
+
+KIND = "escalation_digest"
+# An email lists this many cases at most; the rest are counted, and the queues show them all.
+MAX_LINES = 100
+TIER_HEADINGS = {
+    3: "Mức 3 — quá ba lần thời hạn, chuyển lãnh đạo cấp tỉnh",
+    2: "Mức 2 — quá hai lần thời hạn, chuyển lãnh đạo xã",
+    1: "Mức 1 — quá thời hạn xử lý",
+}
+_IN_CHUNK = 500
+
+
+class Line(NamedTuple):
+    """One escalated case (or proposal) as a digest lists it (a tuple: a first run makes many)."""
+    tier: int
+    case_id: int
+    commune_id: int
+    province_id: int
+    full_name: str
+    national_id: str | None
+    what: str                 # the state's label, or the proposal waiting
+    sla_label: str
+    working_days: int
+    waited: str               # "11 ngày làm việc", or in days where the SLA counts days or months
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: int
+    username: str
+    full_name: str
+    email: str | None
+
+
+def write_digests(session: Session, escalated_on: date, base_url: str, now: datetime | None = None) -> dict:
+    """Write one outbox message per recipient of the escalations recorded on `escalated_on`;
+    flushes, never commits. Counts: "digests" written, "already_written" (a rerun),
+    "without_email" and their "without_email_usernames" (for the administrator)."""
+    now = now or utcnow()
+    escalated = _Escalated(session, escalated_on)
+    recipients = _recipients(session, escalated.rows)
+    missing = sorted(user.username for user in recipients if not user.email)
+    if missing:
+        log.warning("%d escalation recipient(s) have no email address: %s", len(missing), ", ".join(missing))
+    base_url, domain = base_url.rstrip("/"), urlsplit(base_url).hostname or "ansinh.local"
+    wanted = {message_id(escalated_on, user.id, domain): (user, rows)
+              for user, rows in recipients.items() if user.email}
+    done = _existing(session, list(wanted))
+    messages = [_message(user, mid, escalated.lines(rows), len(rows), escalated_on, base_url, now)
+                for mid, (user, rows) in wanted.items() if mid not in done]
+    if messages:
+        session.connection().execute(insert(OutboxMessage.__table__), messages)
+    return {"digests": len(messages), "already_written": len(done), "without_email": len(missing),
+            "without_email_usernames": missing[:100]}
+
+
+def message_id(escalated_on: date, user_id: int, domain: str) -> str:
+    return f"<digest-{escalated_on.isoformat()}-{user_id}@{domain}>"
+
+
+# Who hears of a tier: (role, scoped by commune or by province).
+_ROUTES = {(Role.OFFICER, "commune"): 1, (Role.OFFICER, "province"): 1,
+           (Role.SUPERVISOR, "commune"): 2, (Role.SUPERVISOR, "province"): 3}
+# The columns of an escalated row (_Escalated.rows), by position.
+TIER, CASE_ID, COMMUNE_ID, PROVINCE_ID, FULL_NAME, NATIONAL_ID, STATE, PROPOSAL_ID, STARTED = range(9)
+
+
+def _recipients(session: Session, rows: list[tuple]) -> dict[Recipient, list[tuple]]:
+    """{recipient: their rows}: the day's escalations by tier and unit, matched to the active
+    officers and supervisors by their scope (two queries for the people, none per case)."""
+    if not rows:
+        return {}
+    by_unit: dict[tuple[int, str, int], list[tuple]] = defaultdict(list)
+    for row in rows:
+        by_unit[row[TIER], "commune", row[COMMUNE_ID]].append(row)
+        by_unit[row[TIER], "province", row[PROVINCE_ID]].append(row)
+    staff = (Role.OFFICER, Role.SUPERVISOR)
+    people = select(User.id, User.username, User.full_name, User.email, User.role)
+    scoped = [("commune", people.add_columns(user_communes.c.commune_id)
+               .join(user_communes, user_communes.c.user_id == User.id)),
+              ("province", people.add_columns(User.province_id).where(User.province_id.is_not(None)))]
+    found: dict[Recipient, list[tuple]] = defaultdict(list)
+    for level, query in scoped:
+        for r in session.execute(query.where(User.active.is_(True), User.role.in_(staff))):
+            unit_rows = by_unit.get((_ROUTES[r.role, level], level, r[5]))
+            if unit_rows:
+                found[Recipient(r.id, r.username, r.full_name, r.email)].extend(unit_rows)
+    return found
+
+
+class _Escalated:
+    """The day's escalations as plain rows (a first run after a long pause brings hundreds of
+    thousands), and the few a digest shows turned into `Line`s."""
+
+    def __init__(self, session: Session, escalated_on: date):
+        self.on, self.calendar = escalated_on, working_calendar(session)
+        connection = session.connection()
+        # Stored text, not enums and datetimes: converting each row was half the digests' time.
+        self.rows = connection.execute(
+            select(Escalation.tier, Escalation.case_id, Escalation.commune_id, Escalation.province_id,
+                   Case.full_name, Case.national_id, type_coerce(Escalation.state, String), Escalation.proposal_id,
+                   type_coerce(func.date(Escalation.stay_started_at), String))
+            .join(Case, Case.id == Escalation.case_id)
+            .where(Escalation.escalated_on == escalated_on)).tuples().all()
+        self.triggers = dict(connection.execute(
+            select(Escalation.proposal_id, Proposal.trigger).join(Proposal, Proposal.id == Escalation.proposal_id)
+            .where(Escalation.escalated_on == escalated_on)).tuples().all())
+        self.states = {state.value: (spec.label, spec.sla) for state, spec in STATES.items() if spec.sla}
+        self.days: dict[object, int] = {}
+        # By the row's identity: a row shown to a commune's officer is shown to the province's too.
+        self.made: dict[int, Line] = {}
+
+    def working_days(self, started) -> int:
+        """Working days in state since `started` (a date, or its ISO text on SQLite)."""
+        found = self.days.get(started)
+        if found is None:
+            day = started if isinstance(started, date) else date.fromisoformat(started)
+            found = self.days[started] = self.calendar.working_days_between(day, self.on)
+        return found
+
+    def lines(self, rows: list[tuple]) -> list[Line]:
+        """The first MAX_LINES of `rows`: highest tier, then longest waiting, first."""
+        shown = heapq.nsmallest(MAX_LINES, rows, key=lambda r: (-r[TIER], -self.working_days(r[STARTED]), r[CASE_ID]))
+        made = self.made
+        return [made.get(id(row)) or self._line(row) for row in shown]
+
+    def _line(self, row: tuple) -> Line:
+        if row[PROPOSAL_ID] is None:
+            what, sla = self.states[row[STATE]]
+        else:
+            trigger = self.triggers.get(row[PROPOSAL_ID])
+            what = f"Đề xuất «{TRANSITIONS[trigger].label if trigger in TRANSITIONS else trigger}» chờ phê duyệt"
+            sla = PROPOSAL_SLA
+        started = row[STARTED] if isinstance(row[STARTED], date) else date.fromisoformat(row[STARTED])
+        days = self.working_days(row[STARTED])
+        waited = f"{days} ngày làm việc" if sla.unit == "working_days" else f"{(self.on - started).days} ngày"
+        line = self.made[id(row)] = Line(row[TIER], row[CASE_ID], row[COMMUNE_ID], row[PROVINCE_ID], row[FULL_NAME],
+                                         row[NATIONAL_ID], what, sla.label, days, waited)
+        return line
+
+
+def _existing(session: Session, message_ids: list[str]) -> set[str]:
+    return {found for chunk in _chunks(message_ids)
+            for found in session.scalars(select(OutboxMessage.message_id).where(OutboxMessage.message_id.in_(chunk)))}
+
+
+def _chunks(items: list) -> list[list]:
+    it = iter(items)
+    return list(iter(lambda: list(islice(it, _IN_CHUNK)), []))
+
+
+def _message(user: Recipient, mid: str, lines: list[Line], total: int, escalated_on: date, base_url: str,
+             now: datetime) -> dict:
+    subject, body = render_digest(user.full_name, lines, escalated_on, base_url, total)
+    return {"kind": KIND, "recipient_id": user.id, "to_address": one_line(user.email), "subject": subject,
+            "body_text": body, "message_id": mid, "created_at": now, "status": MailStatus.PENDING,
+            "attempts": 0, "next_attempt_at": now}
+
+
+def one_line(text: str) -> str:
+    """`text` with no line break or other control character (no header injection)."""
+    if text.isprintable():
+        return text.strip()
+    return "".join(ch if ch.isprintable() else " " for ch in text).strip()
+
+
+def render_digest(full_name: str, lines: list[Line], escalated_on: date, base_url: str,
+                  total: int | None = None) -> tuple[str, str]:
+    """(subject, plain-text body) of a digest of `total` escalations (default: len(lines)), of
+    which `lines`, in the order shown, at most MAX_LINES. ID numbers masked."""
+    total = len(lines) if total is None else total
+    shown = lines[:MAX_LINES]
+    day = escalated_on.strftime("%d/%m/%Y")
+    subject = one_line(f"[AnSinh] {total} hồ sơ quá hạn cần xử lý — ngày {day}")[:200]
+    out = [f"Kính gửi {one_line(full_name)},", "",
+           f"Ngày {day}, {total} hồ sơ trong phạm vi phụ trách của ông/bà đã quá thời hạn xử lý:"]
+    tier = None
+    for line in shown:
+        if line.tier != tier:
+            tier = line.tier
+            out += ["", TIER_HEADINGS[tier]]
+        out += [f"- Hồ sơ số {line.case_id} — {one_line(line.full_name)} — CCCD {mask_number(line.national_id)}",
+                f"  {line.what}: {line.waited} (thời hạn {line.sla_label})",
+                f"  {base_url}/cases/{line.case_id}"]
+    if total > len(shown):
+        out += ["", f"… và {total - len(shown)} hồ sơ khác: xem hàng đợi hồ sơ tại {base_url}/cases"]
+    out += ["", "Thư này do hệ thống AnSinh gửi tự động; vui lòng không trả lời thư này."]
+    return subject, "\n".join(out) + "\n"
