@@ -6,13 +6,14 @@ refuse with `DomainError`. Services flush, never commit: the view commits once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cases import audit, effects
 from cases.audit import Actor
-from cases.changes import check_version, diff, snapshot, touch, unique_or, utcnow, write_case
+from cases.changes import check_version, diff, local_today, snapshot, touch, unique_or, utcnow, write_case
 from cases.entry import DUPLICATE_ID
 from cases.errors import DomainError, NotPermitted
 from cases.models import Case, Proposal, ProposalStatus, User
@@ -22,6 +23,9 @@ from workflow.table import STATES, TRANSITIONS, TransitionSpec
 
 
 PENDING_EXISTS = "Hồ sơ đang có một đề xuất chờ phê duyệt; chưa thể lập đề xuất khác."
+SCHEDULED_EXISTS = ("Hồ sơ đang có một quyết định đã phê duyệt, chờ đến tháng có hiệu lực; chưa thể lập đề xuất "
+                    "khác cho đến khi quyết định đó có hiệu lực.")
+_OPEN = (ProposalStatus.PENDING, ProposalStatus.SCHEDULED)
 
 
 @dataclass(frozen=True)
@@ -53,9 +57,22 @@ def may_decide(user: User, proposal: Proposal | None) -> bool:
 
 
 def pending_proposal(session: Session, case_id: int) -> Proposal | None:
+    """The case's open proposal: one waiting for a decision, or an approved decision waiting for
+    its month (SCHEDULED); a case has one at most, and no other is made meanwhile."""
     return session.scalars(
-        select(Proposal).where(Proposal.case_id == case_id, Proposal.status == ProposalStatus.PENDING)
+        select(Proposal).where(Proposal.case_id == case_id, Proposal.status.in_(_OPEN))
     ).first()
+
+
+def effective_from(trigger: str, payload: dict) -> date | None:
+    """The first day of the month a status decision takes effect: a suspension's or a resumption's
+    effective month, a termination's month after the event (`effects.terminate`); None for a
+    proposal that takes effect when approved."""
+    if trigger in ("suspend", "resume") and payload.get("effective_month"):
+        return date.fromisoformat(payload["effective_month"]).replace(day=1)
+    if trigger == "terminate" and payload.get("event_date"):
+        return effects.month_after(date.fromisoformat(payload["event_date"]))
+    return None
 
 
 def start_transition(session: Session, actor: Actor, user: User, case: Case, trigger: str,
@@ -91,8 +108,11 @@ def propose(session: Session, actor: Actor, user: User, case: Case, trigger: str
     return _propose(session, actor, user, case, spec, payload, reason)
 
 
-def approve(session: Session, actor: Actor, user: User, proposal: Proposal, reason: str | None) -> Case:
-    """Approve a pending proposal: the transition fires now, after re-checking the case.
+def approve(session: Session, actor: Actor, user: User, proposal: Proposal, reason: str | None,
+            today: date | None = None) -> Case:
+    """Approve a pending proposal, after re-checking the case: the transition fires now, or, for a
+    decision whose effective month begins after `today`'s (local), it is scheduled for the first
+    day of that month (`cases.scheduled` fires it then) and the case stays as it is.
 
     :raise NotPermitted: not a supervisor, or the proposer themselves.
     :raise DomainError: already decided, the case changed since, or the move is no longer allowed.
@@ -104,6 +124,14 @@ def approve(session: Session, actor: Actor, user: User, proposal: Proposal, reas
                           "Hãy từ chối đề xuất này; cán bộ lập đề xuất mới nếu vẫn cần.")
     spec = _spec(proposal.trigger)
     _ensure_allowed(case, spec)
+    effective = effective_from(proposal.trigger, proposal.payload)
+    if effective is not None and effective > (today or local_today()).replace(day=1):
+        _claim(session, user, proposal, ProposalStatus.SCHEDULED, reason, effective)
+        audit.record(session, actor, "proposal.approve", case=case, proposal=proposal, reason=reason, detail={
+            "trigger": spec.trigger, "state": case.status, "data": proposal.payload, "scheduled": True,
+            "takes_effect_on": effective.isoformat(), "proposed_by": proposal.proposed_by.username,
+            "proposal_reason": proposal.reason})
+        return case
     _claim(session, user, proposal, ProposalStatus.APPROVED, reason)
     fire_transition(session, actor, user, case, spec, proposal.payload, "proposal.approve", proposal=proposal,
           reason=reason, extra={"proposed_by": proposal.proposed_by.username,
@@ -145,8 +173,9 @@ def _ensure_allowed(case: Case, spec: TransitionSpec) -> None:
 
 def _propose(session: Session, actor: Actor, user: User, case: Case, spec: TransitionSpec,
              payload: dict, reason: str | None) -> Proposal:
-    if pending_proposal(session, case.id) is not None:
-        raise DomainError(PENDING_EXISTS)
+    open_one = pending_proposal(session, case.id)
+    if open_one is not None:
+        raise DomainError(SCHEDULED_EXISTS if open_one.status is ProposalStatus.SCHEDULED else PENDING_EXISTS)
     # Check the data now, on a copy of nothing: run the effect and undo it, so a proposal that
     # could never be approved is refused while the officer still has the form in front of them.
     _dry_run(session, user, case, spec, payload)
@@ -232,14 +261,16 @@ _PROPOSALS = Proposal.__table__
 _CLAIM = (update(_PROPOSALS)
           .where(_PROPOSALS.c.id == bindparam("proposal_id"), _PROPOSALS.c.status == ProposalStatus.PENDING)
           .values(status=bindparam("decision"), decided_by_id=bindparam("decider_id"),
-                  decided_at=bindparam("decided_on"), decision_reason=bindparam("reason_given")))
+                  decided_at=bindparam("decided_on"), decision_reason=bindparam("reason_given"),
+                  takes_effect_on=bindparam("effective_on")))
 
 
-def _claim(session: Session, user: User, proposal: Proposal, status: ProposalStatus, reason: str | None) -> None:
+def _claim(session: Session, user: User, proposal: Proposal, status: ProposalStatus, reason: str | None,
+           takes_effect_on: date | None = None) -> None:
     """Decide the proposal if it is still pending. Concurrent deciders queue on the row; one wins."""
     claimed = session.connection().execute(_CLAIM, {
         "proposal_id": proposal.id, "decision": status, "decider_id": user.id, "decided_on": utcnow(),
-        "reason_given": reason}).rowcount
+        "reason_given": reason, "effective_on": takes_effect_on}).rowcount
     if claimed != 1:
         raise DomainError("Đề xuất này vừa được người khác xử lý.")
-    session.expire(proposal, ["status", "decided_by_id", "decided_at", "decision_reason"])
+    session.expire(proposal, ["status", "decided_by_id", "decided_at", "decision_reason", "takes_effect_on"])

@@ -207,7 +207,9 @@ class CaseHistories:
             "id": proposal, "case_id": case["id"], "commune_id": place.commune_id, "trigger": trigger,
             "payload": json.dumps(payload), "reason": note, "case_version": case["version"],
             "status": status.value, "proposed_by_id": officer.user_id, "proposed_at": proposed_at,
-            "decided_by_id": decided_by, "decided_at": decided_at, "decision_reason": decision_reason}))
+            "decided_by_id": decided_by, "decided_at": decided_at, "decision_reason": decision_reason,
+            # history's decisions took effect when approved (no decision waits for a later month)
+            "takes_effect_on": None, "settled_at": None, "not_applied_reason": None}))
         self._record(proposed_at, officer, "proposal.create", case["id"], proposal,
                      canonical({"trigger": trigger, "state": case["status"], "data": payload}), note)
         return proposal

@@ -1,7 +1,7 @@
 """How a test case reaches a given state: the transitions, and their data, that lead there."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -54,7 +54,11 @@ def payload_for(session, case: Case, trigger: str) -> dict:
         "resume": lambda: {"decision_number": "6/QĐ", "effective_month": date.today().replace(day=1).isoformat(),
                            "arrears_months": 1},
         "terminate": lambda: {"reason_code": "TT02.D2.K1.a" if reason_group == "TT02" else "ND131.D122",
-                              "event_date": today, "decision_number": "7/QĐ"},
+                              # the last day of last month: the benefit stops from this month,
+                              # so an approval takes effect at once (one for a later month waits:
+                              # tests/test_effective_decisions.py)
+                              "event_date": (date.today().replace(day=1) - timedelta(days=1)).isoformat(),
+                              "decision_number": "7/QĐ"},
         "reopen_identity": lambda: {"finding": "Sai năm sinh"},
         "change_account": lambda: {"holder": "self", "holder_name": None, "holder_national_id": None,
                                    "provider_id": provider, "account_number": "5555666677",

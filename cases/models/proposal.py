@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,16 +15,23 @@ from extensions import db
 
 class ProposalStatus(str, enum.Enum):
     PENDING = "pending"
-    APPROVED = "approved"
+    APPROVED = "approved"          # approved and in effect
     REJECTED = "rejected"
+    # Approved for a month not yet begun: waits for the scheduler on `takes_effect_on`, then
+    # becomes APPROVED, or NOT_APPLIED when the case changed meanwhile (flagged to supervisors).
+    SCHEDULED = "scheduled"
+    NOT_APPLIED = "not_applied"
+
+
+# A case takes one open proposal at most: one waiting for a decision, or one waiting for its month.
+OPEN = "status IN ('pending', 'scheduled')"
 
 
 class Proposal(db.Model):
     __tablename__ = "proposals"
     __table_args__ = (
-        # A case takes one pending proposal at most.
-        Index("uq_proposals_pending_case", "case_id", unique=True,
-              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        # A case takes one open proposal at most (pending, or approved and waiting for its month).
+        Index("uq_proposals_open_case", "case_id", unique=True, sqlite_where=text(OPEN), postgresql_where=text(OPEN)),
         Index("ix_proposals_status_commune", "status", "commune_id", "proposed_at"),
         # A case's pending proposal, and the pending marks of a queue page (case_id IN (...)):
         # with status in the key, SQLite's planner stops preferring the status index above.
@@ -44,6 +51,11 @@ class Proposal(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(String(500))
+    # A decision for a later month: the day it takes effect, when the scheduler settled it (applied
+    # or not), and, when not applied, why (Vietnamese, shown to supervisors).
+    takes_effect_on: Mapped[date | None]
+    settled_at: Mapped[datetime | None]
+    not_applied_reason: Mapped[str | None] = mapped_column(String(500))
 
     # Read-only, as on the case: services set the ids, and the unit of work need not weigh these.
     case: Mapped[Case] = relationship(viewonly=True)
