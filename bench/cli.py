@@ -32,6 +32,13 @@ def add_commands(group: click.Group) -> None:
         from bench.measure import measure_pages
         click.echo(json.dumps(measure_pages(info.load_app(), requests)))
 
+    @group.command("sweep", with_appcontext=False)
+    @pass_script_info
+    def bench_sweep(info: ScriptInfo):
+        """The daily escalation over the whole dataset, rolled back; prints one JSON line."""
+        from bench.sweep import measure_sweep
+        click.echo(json.dumps(measure_sweep(info.load_app())))
+
     @group.command("writes", with_appcontext=False)
     @click.option("--transitions", default=2000, show_default=True)
     @click.option("--approvals", default=1000, show_default=True)

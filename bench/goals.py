@@ -33,6 +33,11 @@ GOALS = [
     Goal("audit_records", "audit records verified", None),
     Goal("audit_records_per_s", "audit records verified per second (3 M in 15 s)", 200_000, higher_is_better=True),
     Goal("worker_rss_mb", "peak RSS of a worker serving queue pages (MB)", 200),
+    # Issue 19: the daily escalation, set-based, over the whole dataset.
+    Goal("sweep_s", "escalation sweep, whole dataset, with digests (s)", 10),
+    Goal("sweep_escalations", "escalations the sweep records", None),
+    Goal("sweep_digests", "digests the sweep writes to the outbox", None),
+    Goal("digest_render_per_s", "digests built and written per second", None),
 ]
 GOALS_BY_KEY = {g.key: g for g in GOALS}
 

@@ -38,6 +38,7 @@ def run(instance: Path, cases: int, databases: list[str], out: Path, say=print) 
         figures = {"cases": cases, "generate_s": generate_s}
         figures.update(_json_of(_flask(env, "bench", "pages")))
         figures.update(_json_of(_flask(env, "bench", "writes")))
+        figures.update(_json_of(_flask(env, "bench", "sweep")))
         figures.update(_verify(env))
         results[name] = figures
         say(json.dumps(figures))
