@@ -58,7 +58,7 @@ def register_input_rules(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from views import audit, auth, calendar, cases, jobs, proposals, reveal, users
+    from views import audit, auth, calendar, cases, jobs, mail, proposals, reveal, users
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(calendar.bp)
+    app.register_blueprint(mail.bp)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -61,13 +61,44 @@ class Base:
     SCHEDULER_LEASE_SECONDS = 30.0
     SCHEDULER_POLL_SECONDS = 10.0
     SCHEDULER_MISFIRE_GRACE_SECONDS = 3600
+    # The escalation sweep's local hour, and the address its emails link to.
+    ESCALATION_HOUR = 7
+    BASE_URL = "http://127.0.0.1:5000"
+    # Email (cases/mail.py): SMTP when MAIL_SERVER is set; without it, development and tests write
+    # .eml files under instance/mail and production keeps messages pending (and warns).
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_FROM = "AnSinh <no-reply@localhost>"
+    MAIL_USE_TLS = False          # STARTTLS after connecting (port 587)
+    MAIL_USE_SSL = False          # TLS from the start (port 465)
+    MAIL_TIMEOUT = 30.0
+    MAIL_MAX_ATTEMPTS = 10        # then the message is failed and shown to administrators
+    MAIL_FILE_DIR: str | None = None
 
     def __init__(self, instance_path: str):
         self.instance_path = instance_path
+        self._read_mail_settings()
         for name in ("SCHEDULER_LEASE_SECONDS", "SCHEDULER_POLL_SECONDS"):
             if os.environ.get(name):
                 setattr(self, name, float(os.environ[name]))
+        if os.environ.get("ESCALATION_HOUR"):
+            self.ESCALATION_HOUR = int(os.environ["ESCALATION_HOUR"])
+        self.BASE_URL = os.environ.get("BASE_URL", self.BASE_URL)
         self.AUDIT_ANCHOR_PATH = os.environ.get("AUDIT_ANCHOR_PATH") or str(Path(instance_path) / "audit-anchor.log")
+
+    def _read_mail_settings(self) -> None:
+        for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM", "MAIL_FILE_DIR"):
+            if os.environ.get(name):
+                setattr(self, name, os.environ[name])
+        for name in ("MAIL_PORT", "MAIL_MAX_ATTEMPTS"):
+            if os.environ.get(name):
+                setattr(self, name, int(os.environ[name]))
+        if os.environ.get("MAIL_TIMEOUT"):
+            self.MAIL_TIMEOUT = float(os.environ["MAIL_TIMEOUT"])
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", self.MAIL_USE_TLS)
+        self.MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", self.MAIL_USE_SSL)
 
     def as_dict(self) -> dict:
         names = [n for n in dir(self) if n.isupper()]
@@ -97,6 +128,7 @@ class Testing(Base):
         super().__init__(instance_path)
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
         self.SECRET_KEY = secrets.token_hex(32)
+        self.MAIL_SERVER = None       # a test never reaches a real server named by the environment
 
 
 class Production(Base):
@@ -114,6 +146,8 @@ class Production(Base):
                               "(python -c 'import secrets; print(secrets.token_hex(32))')")
         self.SECRET_KEY = os.environ["SECRET_KEY"]
         self.SQLALCHEMY_DATABASE_URI = os.environ["DATABASE_URL"]
+        if self.MAIL_SERVER and not os.environ.get("MAIL_FROM"):
+            raise ConfigError("production needs MAIL_FROM (the sender's address) when MAIL_SERVER is set")
         # SQL parameters carry ID numbers and phone numbers: never in a production log line.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 

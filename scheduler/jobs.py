@@ -7,7 +7,7 @@ work and the run's record together). Adding a job is one entry in JOBS.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -34,12 +34,21 @@ class JobFailed(Exception):
 class Job:
     id: str
     label: str                                  # Vietnamese, for the administrators' page
-    schedule: str                               # Vietnamese, how often
-    cron: dict                                  # CronTrigger fields, local time
+    # Compared by what it does, not when: a job moved by its hour setting is the same job.
+    schedule: str = field(compare=False)        # Vietnamese, how often
+    cron: dict = field(compare=False)           # CronTrigger fields, local time
     slot_length: timedelta                      # a slot: the period between two run times
     run: Callable[[Flask], dict]
     catch_up: bool = True                       # run the current slot at start when it has no run yet
     applies: Callable[[Flask], bool] = field(default=lambda app: True)
+    hour_setting: str | None = None             # a config key that moves the daily run's local hour
+
+    def configured(self, app: Flask) -> Job:
+        """This job at the hour the app's config sets, when it has such a setting."""
+        if self.hour_setting is None:
+            return self
+        hour = int(app.config[self.hour_setting])
+        return replace(self, cron=self.cron | {"hour": hour}, schedule=f"hằng ngày lúc {hour:02d}:00")
 
     def trigger(self) -> CronTrigger:
         return CronTrigger(timezone=ZONE, **self.cron)
@@ -98,6 +107,36 @@ def prune_frequent_runs(app: Flask) -> dict:
     return {"deleted": prune_runs(db.session, frequent, utcnow() - FREQUENT_RUNS_KEPT)}
 
 
+def send_outbox(app: Flask) -> dict:
+    """Send the outbox's due messages (cases.mail). Unlike the other jobs it commits as it goes,
+    in short transactions of its own (claim; each message's outcome), never in the runner's
+    session: a message the server accepted must be marked sent at once, not at the run's end.
+    The runner's commit records the run and these counts."""
+    from cases.mail import send_due_messages
+
+    return send_due_messages(app, utcnow())
+
+
+def apply_scheduled_decisions(app: Flask) -> dict:
+    """Fire the approved decisions whose month begins today or began (caught up after a stop);
+    those whose case changed meanwhile are refused and flagged (cases.scheduled)."""
+    from cases import changes, scheduled
+
+    return scheduled.apply_scheduled_decisions(db.session, changes.local_today())
+
+
+def escalate_stalled_cases_and_write_digests(app: Flask) -> dict:
+    """The day's escalations and the digests that report them, in the one transaction the runner
+    commits: an escalation is never recorded without its email, nor an email without it."""
+    from cases.changes import local_today
+    from cases.digests import write_digests
+    from cases.escalation import escalate_stalled_cases
+
+    today, now = local_today(), utcnow()
+    counts = escalate_stalled_cases(db.session, today, now)
+    return counts | write_digests(db.session, today, app.config["BASE_URL"], now)
+
+
 def _on_sqlite(app: Flask) -> bool:
     with app.app_context():
         return db.engine.dialect.name == "sqlite"
@@ -108,11 +147,18 @@ JOBS: dict[str, Job] = {job.id: job for job in (
         {"minute": "*"}, timedelta(minutes=1), checkpoint_sqlite_wal, catch_up=False, applies=_on_sqlite),
     Job("audit_verify_and_anchor", "Kiểm tra toàn vẹn nhật ký và ghi mốc neo", "hằng ngày lúc 02:00",
         {"hour": 2, "minute": 0}, timedelta(days=1), verify_and_anchor_audit_chain),
+    Job("apply_scheduled_decisions", "Áp dụng các quyết định đến tháng có hiệu lực", "hằng ngày lúc 00:05",
+        {"hour": 0, "minute": 5}, timedelta(days=1), apply_scheduled_decisions),
     Job("prune_job_runs", "Xoá lượt chạy cũ của các việc chạy hằng phút", "hằng ngày lúc 03:00",
         {"hour": 3, "minute": 0}, timedelta(days=1), prune_frequent_runs),
+    Job("send_outbox", "Gửi thư điện tử đang chờ trong hộp thư đi", "mỗi phút",
+        {"minute": "*"}, timedelta(minutes=1), send_outbox, catch_up=False),
+    Job("escalate_stalled_cases", "Cảnh báo hồ sơ quá hạn và gửi thư tổng hợp", "hằng ngày lúc 07:00",
+        {"hour": 7, "minute": 0}, timedelta(days=1), escalate_stalled_cases_and_write_digests,
+        hour_setting="ESCALATION_HOUR"),
 )}
 
 
 def jobs_for(app: Flask) -> list[Job]:
     """The jobs this app's database runs (the checkpoint only on SQLite)."""
-    return [job for job in JOBS.values() if job.applies(app)]
+    return [job.configured(app) for job in JOBS.values() if job.applies(app)]

@@ -38,6 +38,7 @@ MATRIX = {
     "cases.act": OBJECT,
     "reveal.reveal": OBJECT,
     "proposals.pending": LISTING,
+    "proposals.scheduled": LISTING,
     "proposals.decide": OBJECT,
     "audit.trail": LISTING,
     "audit.export": LISTING,
@@ -53,6 +54,8 @@ MATRIX = {
     "jobs.run_now": LISTING,
     "calendar.index": LISTING,
     "calendar.remove": LISTING,     # a swap is national: no one's scope holds it
+    "mail.index": LISTING,
+    "mail.show": OBJECT,
 }
 
 SECRET_NAME, SECRET_USER_NAME = "Lục Thị Bí Mật", "Vi Văn Riêng Tư"
@@ -86,8 +89,21 @@ def foreign(make_user, make_case):
     secrets = [SECRET_NAME, SECRET_USER_NAME, national_id, SECRET_PHONE]
     if case.account_number:
         secrets.append(case.account_number)
+    message = outbox_message(owner, f"Hồ sơ của {SECRET_NAME} quá hạn")      # an email to the Bình Gia user
     return {"case": case.id, "proposal": proposal.id, "user": owner.id, "secrets": secrets,
-            "commune": commune_by_code(db.session, BINH_GIA).id}
+            "commune": commune_by_code(db.session, BINH_GIA).id, "message": message}
+
+
+def outbox_message(user, subject: str) -> int:
+    from cases.changes import utcnow
+    from cases.models.mail import MailStatus, OutboxMessage
+    with write_intent():
+        message = OutboxMessage(kind="escalation_digest", recipient_id=user.id, to_address="rieng.tu@example.vn",
+                                subject=subject, body_text=subject, message_id="matrix-1@ansinh.test",
+                                created_at=utcnow(), status=MailStatus.PENDING, attempts=0, next_attempt_at=utcnow())
+        db.session.add(message)
+        db.session.commit()
+        return message.id
 
 
 def state_of(ids: dict) -> tuple:
@@ -102,7 +118,7 @@ def state_of(ids: dict) -> tuple:
 def urls_for(app, rule, ids: dict) -> list[str]:
     values = {"case_id": [ids["case"]], "proposal_id": [ids["proposal"]], "user_id": [ids["user"]],
               "trigger": list(TRANSITIONS), "decision": ["approve", "reject"], "action": ["disable", "enable"],
-              "swap_id": [1]}
+              "swap_id": [1], "message_id": [ids.get("message", 1)]}
     unknown = set(rule.arguments) - set(values)
     assert not unknown, f"{rule.endpoint}: teach the matrix the argument(s) {unknown}"
     combos = [{}]

@@ -20,6 +20,8 @@ ACTION_LABELS = {
     "proposal.create": "Lập đề xuất",
     "proposal.approve": "Phê duyệt",
     "proposal.reject": "Từ chối đề xuất",
+    "decision.take_effect": "Quyết định có hiệu lực",
+    "decision.refused": "Quyết định không được áp dụng",
     "access.denied": "Truy cập bị từ chối",
     "case.reveal": "Xem số đầy đủ",
     "audit.export": "Xuất nhật ký",

@@ -7,9 +7,10 @@ from cases.models.audit import AuditHead, AuditRecord
 from cases.models.security import AuditCheck, DenialWindow, LoginThrottle
 from cases.models.calendar import SwapKind, WorkingDaySwap
 from cases.models.mail import MailStatus, OutboxMessage
+from cases.models.escalation import Escalation
 
 __all__ = [
-    "AccountHolder", "AuditCheck", "AuditHead", "DenialWindow", "LoginThrottle", "AuditRecord", "Case", "Commune", "PaymentMethod",
+    "AccountHolder", "AuditCheck", "AuditHead", "DenialWindow", "LoginThrottle", "AuditRecord", "Case", "Escalation", "Commune", "PaymentMethod",
     "PaymentProvider", "PolicyGroup", "Proposal", "ProposalStatus", "Province", "ProviderKind",
     "MailStatus", "OutboxMessage", "Sex", "SwapKind", "User", "Village", "WorkingDaySwap", "user_communes",
 ]
