@@ -325,3 +325,14 @@ def test_a_digest_counts_days_as_the_sla_does_and_names_a_waiting_proposal(make_
     assert "Chi trả tiền mặt: 91 ngày (thời hạn 90 ngày)" in message.body_text
     assert ("Đề xuất «Đăng ký nhận tiền mặt» chờ phê duyệt: 6 ngày làm việc (thời hạn 5 ngày làm việc)"
             in message.body_text)
+
+
+def test_the_case_page_lists_its_escalations(make_user, make_case, make_client):
+    officer = make_user(Role.OFFICER)
+    case = make_case(S.PAYMENT_METHOD, by=officer)
+    entered(case, at("2026-03-30"))
+    sweep()
+    page = text_of(make_client(officer).get(f"/cases/{case.id}"))
+    assert "Cảnh báo quá hạn" in page
+    for tier in (1, 2, 3):
+        assert f"15/05/2026: mức {tier} — quá hạn ở trạng thái «Chờ đăng ký phương thức chi trả»" in page

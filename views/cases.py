@@ -10,6 +10,7 @@ from cases.access import communes_in_scope, get_case
 from cases.actions import available_actions, may_decide, pending_proposal, start_transition
 from cases.scheduled import refused_decision
 from cases.changes import local_today, stale
+from cases.escalation import escalations_of
 from cases.errors import DomainError, NotPermitted, StaleCase
 from cases.ids import parse_id
 from cases.models import Case, Village
@@ -57,7 +58,7 @@ def show(case_id: int):
     pending = pending_proposal(db.session, case.id)
     return render_template(
         "cases/show.html", case=case, pending=pending, history=case_history(db.session, case.id),
-        refused=refused_decision(db.session, case.id),
+        refused=refused_decision(db.session, case.id), escalations=escalations_of(db.session, case.id),
         actions=available_actions(user, case, pending), decision_form=DecisionForm(),
         may_decide=may_decide(user, pending), may_edit=may_edit(user, case),
         transitions=TRANSITIONS, states=STATES)
