@@ -2,8 +2,13 @@
 escalated to them that day, written to the outbox in the escalations' own transaction.
 
 Tier 1 goes to the active officers of the case's commune (and the province's officers), tier 2
-to the commune's supervisors, tier 3 to the province's supervisors. The Message-ID is fixed at
-write time from the run's date and the recipient, so a rerun of the same day writes nothing twice.
+to the commune's supervisors, tier 3 to the province's supervisors. A state whose lateness asks
+for a decision (workflow.overdue: a suspension due for review) sends its tier 1 to the commune's
+supervisors as well. A line says what an overdue case needs where its state names it. Supervisors
+(commune and province) also find the approved decisions that could not take effect and still
+stand flagged (cases.scheduled), every day until a new proposal is made on the case. The
+Message-ID is fixed at write time from the run's date and the recipient, so a rerun of the same
+day writes nothing twice.
 """
 from __future__ import annotations
 
@@ -16,14 +21,17 @@ from itertools import islice
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from sqlalchemy import String, func, insert, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy import String, exists, func, insert, select, type_coerce
+from sqlalchemy.orm import Session, aliased
 
 from cases.calendar import working_calendar
-from cases.changes import utcnow
+from cases.changes import to_local, utcnow
 from cases.masking import mask_number
-from cases.models import Case, Escalation, MailStatus, OutboxMessage, Proposal, User, user_communes
+from cases.models import (Case, Escalation, MailStatus, OutboxMessage, Proposal, ProposalStatus, User,
+                          user_communes)
 from cases.roles import Role
+from workflow.overdue import SUPERVISORS_REVIEW, overdue_reason
+from workflow.states import CaseState
 from workflow.table import PROPOSAL_SLA, STATES, TRANSITIONS
 
 log = logging.getLogger("ansinh.escalation")
@@ -36,6 +44,7 @@ TIER_HEADINGS = {
     2: "Mức 2 — quá hai lần thời hạn, chuyển lãnh đạo xã",
     1: "Mức 1 — quá thời hạn xử lý",
 }
+REFUSED_HEADING = "Quyết định không thể áp dụng"
 _IN_CHUNK = 500
 
 
@@ -51,6 +60,18 @@ class Line(NamedTuple):
     sla_label: str
     working_days: int
     waited: str               # "11 ngày làm việc", or in days where the SLA counts days or months
+    reason: str | None = None  # what the overdue case needs (workflow.overdue), when its state says
+
+
+class Refusal(NamedTuple):
+    """An approved decision that could not take effect, as a supervisors' digest lists it."""
+    case_id: int
+    commune_id: int
+    province_id: int
+    full_name: str
+    decision: str             # the transition's label
+    takes_effect_on: date
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -67,16 +88,16 @@ def write_digests(session: Session, escalated_on: date, base_url: str, now: date
     "without_email" and their "without_email_usernames" (for the administrator)."""
     now = now or utcnow()
     escalated = _Escalated(session, escalated_on)
-    recipients = _recipients(session, escalated.rows)
+    recipients = _recipients(session, escalated.rows, refused_decisions(session))
     missing = sorted(user.username for user in recipients if not user.email)
     if missing:
         log.warning("%d escalation recipient(s) have no email address: %s", len(missing), ", ".join(missing))
     base_url, domain = base_url.rstrip("/"), urlsplit(base_url).hostname or "ansinh.local"
-    wanted = {message_id(escalated_on, user.id, domain): (user, rows)
-              for user, rows in recipients.items() if user.email}
+    wanted = {message_id(escalated_on, user.id, domain): (user, found)
+              for user, found in recipients.items() if user.email}
     done = _existing(session, list(wanted))
-    messages = [_message(user, mid, escalated.lines(rows), len(rows), escalated_on, base_url, now)
-                for mid, (user, rows) in wanted.items() if mid not in done]
+    messages = [_message(user, mid, escalated.lines(rows), len(rows), escalated_on, base_url, now, refused)
+                for mid, (user, (rows, refused)) in wanted.items() if mid not in done]
     if messages:
         session.connection().execute(insert(OutboxMessage.__table__), messages)
     return {"digests": len(messages), "already_written": len(done), "without_email": len(missing),
@@ -91,30 +112,59 @@ def message_id(escalated_on: date, user_id: int, domain: str) -> str:
 _ROUTES = {(Role.OFFICER, "commune"): 1, (Role.OFFICER, "province"): 1,
            (Role.SUPERVISOR, "commune"): 2, (Role.SUPERVISOR, "province"): 3}
 # The columns of an escalated row (_Escalated.rows), by position.
-TIER, CASE_ID, COMMUNE_ID, PROVINCE_ID, FULL_NAME, NATIONAL_ID, STATE, PROPOSAL_ID, STARTED = range(9)
+TIER, CASE_ID, COMMUNE_ID, PROVINCE_ID, FULL_NAME, NATIONAL_ID, STATE, PROPOSAL_ID, STARTED, STARTED_AT = range(10)
+# States whose tier 1 also goes to the commune's supervisors (stored text, as the rows hold it).
+_REVIEWED = frozenset(state.value for state in SUPERVISORS_REVIEW)
 
 
-def _recipients(session: Session, rows: list[tuple]) -> dict[Recipient, list[tuple]]:
-    """{recipient: their rows}: the day's escalations by tier and unit, matched to the active
-    officers and supervisors by their scope (two queries for the people, none per case)."""
-    if not rows:
+def _recipients(session: Session, rows: list[tuple], refused: list[Refusal]
+                ) -> dict[Recipient, tuple[list[tuple], list[Refusal]]]:
+    """{recipient: (their escalated rows, their refused decisions)}: the day's escalations by tier
+    and unit, and the refusals by unit for supervisors, matched to the active officers and
+    supervisors by their scope (two queries for the people, none per case)."""
+    if not rows and not refused:
         return {}
     by_unit: dict[tuple[int, str, int], list[tuple]] = defaultdict(list)
     for row in rows:
         by_unit[row[TIER], "commune", row[COMMUNE_ID]].append(row)
         by_unit[row[TIER], "province", row[PROVINCE_ID]].append(row)
+        if row[TIER] == 1 and row[PROPOSAL_ID] is None and row[STATE] in _REVIEWED:
+            by_unit[_ROUTES[Role.SUPERVISOR, "commune"], "commune", row[COMMUNE_ID]].append(row)
+    refused_in: dict[tuple[str, int], list[Refusal]] = defaultdict(list)
+    for refusal in refused:
+        refused_in["commune", refusal.commune_id].append(refusal)
+        refused_in["province", refusal.province_id].append(refusal)
     staff = (Role.OFFICER, Role.SUPERVISOR)
     people = select(User.id, User.username, User.full_name, User.email, User.role)
     scoped = [("commune", people.add_columns(user_communes.c.commune_id)
                .join(user_communes, user_communes.c.user_id == User.id)),
               ("province", people.add_columns(User.province_id).where(User.province_id.is_not(None)))]
-    found: dict[Recipient, list[tuple]] = defaultdict(list)
+    found: dict[Recipient, tuple[list[tuple], list[Refusal]]] = defaultdict(lambda: ([], []))
     for level, query in scoped:
         for r in session.execute(query.where(User.active.is_(True), User.role.in_(staff))):
-            unit_rows = by_unit.get((_ROUTES[r.role, level], level, r[5]))
-            if unit_rows:
-                found[Recipient(r.id, r.username, r.full_name, r.email)].extend(unit_rows)
+            unit_rows = by_unit.get((_ROUTES[r.role, level], level, r[5]), [])
+            unit_refused = refused_in.get((level, r[5]), []) if r.role is Role.SUPERVISOR else []
+            if unit_rows or unit_refused:
+                mine = found[Recipient(r.id, r.username, r.full_name, r.email)]
+                mine[0].extend(unit_rows)
+                mine[1].extend(unit_refused)
     return found
+
+
+def refused_decisions(session: Session) -> list[Refusal]:
+    """Every decision that could not take effect and still stands flagged (no proposal made on
+    its case since: cases.scheduled), the earliest effective date first. A handful: one query."""
+    later = aliased(Proposal)
+    superseded = exists().where(later.case_id == Proposal.case_id, later.id > Proposal.id)
+    rows = session.execute(
+        select(Case.id, Case.commune_id, Case.province_id, Case.full_name, Proposal.trigger,
+               Proposal.takes_effect_on, Proposal.not_applied_reason)
+        .join(Case, Case.id == Proposal.case_id)
+        .where(Proposal.status == ProposalStatus.NOT_APPLIED, ~superseded)
+        .order_by(Proposal.takes_effect_on, Proposal.id))
+    return [Refusal(case_id, commune_id, province_id, full_name,
+                    TRANSITIONS[trigger].label if trigger in TRANSITIONS else trigger, effective, reason or "")
+            for case_id, commune_id, province_id, full_name, trigger, effective, reason in rows]
 
 
 class _Escalated:
@@ -128,7 +178,8 @@ class _Escalated:
         self.rows = connection.execute(
             select(Escalation.tier, Escalation.case_id, Escalation.commune_id, Escalation.province_id,
                    Case.full_name, Case.national_id, type_coerce(Escalation.state, String), Escalation.proposal_id,
-                   type_coerce(func.date(Escalation.stay_started_at), String))
+                   type_coerce(func.date(Escalation.stay_started_at), String),
+                   type_coerce(Escalation.stay_started_at, String))
             .join(Case, Case.id == Escalation.case_id)
             .where(Escalation.escalated_on == escalated_on)).tuples().all()
         self.triggers = dict(connection.execute(
@@ -163,8 +214,14 @@ class _Escalated:
         started = row[STARTED] if isinstance(row[STARTED], date) else date.fromisoformat(row[STARTED])
         days = self.working_days(row[STARTED])
         waited = f"{days} ngày làm việc" if sla.unit == "working_days" else f"{(self.on - started).days} ngày"
+        reason = None
+        if row[PROPOSAL_ID] is None:
+            # The reason names the local day: a decision taking effect at 00:05 on the first began
+            # its stay on the month's last day in UTC.
+            at = row[STARTED_AT] if isinstance(row[STARTED_AT], datetime) else datetime.fromisoformat(row[STARTED_AT])
+            reason = overdue_reason(CaseState(row[STATE]), to_local(at).date())
         line = self.made[id(row)] = Line(row[TIER], row[CASE_ID], row[COMMUNE_ID], row[PROVINCE_ID], row[FULL_NAME],
-                                         row[NATIONAL_ID], what, sla.label, days, waited)
+                                         row[NATIONAL_ID], what, sla.label, days, waited, reason)
         return line
 
 
@@ -179,8 +236,8 @@ def _chunks(items: list) -> list[list]:
 
 
 def _message(user: Recipient, mid: str, lines: list[Line], total: int, escalated_on: date, base_url: str,
-             now: datetime) -> dict:
-    subject, body = render_digest(user.full_name, lines, escalated_on, base_url, total)
+             now: datetime, refused: list[Refusal]) -> dict:
+    subject, body = render_digest(user.full_name, lines, escalated_on, base_url, total, refused=refused)
     return {"kind": KIND, "recipient_id": user.id, "to_address": one_line(user.email), "subject": subject,
             "body_text": body, "message_id": mid, "created_at": now, "status": MailStatus.PENDING,
             "attempts": 0, "next_attempt_at": now}
@@ -194,24 +251,44 @@ def one_line(text: str) -> str:
 
 
 def render_digest(full_name: str, lines: list[Line], escalated_on: date, base_url: str,
-                  total: int | None = None) -> tuple[str, str]:
+                  total: int | None = None, *, refused: list[Refusal] = ()) -> tuple[str, str]:
     """(subject, plain-text body) of a digest of `total` escalations (default: len(lines)), of
-    which `lines`, in the order shown, at most MAX_LINES. ID numbers masked."""
+    which `lines`, in the order shown, at most MAX_LINES, and of the `refused` decisions (a
+    supervisor's; at most MAX_LINES shown). ID numbers masked."""
     total = len(lines) if total is None else total
     shown = lines[:MAX_LINES]
     day = escalated_on.strftime("%d/%m/%Y")
-    subject = one_line(f"[AnSinh] {total} hồ sơ quá hạn cần xử lý — ngày {day}")[:200]
-    out = [f"Kính gửi {one_line(full_name)},", "",
-           f"Ngày {day}, {total} hồ sơ trong phạm vi phụ trách của ông/bà đã quá thời hạn xử lý:"]
+    counted = [f"{total} hồ sơ quá hạn"] if total else []
+    counted += [f"{len(refused)} quyết định không thể áp dụng"] if refused else []
+    subject = one_line(f"[AnSinh] {', '.join(counted)} cần xử lý — ngày {day}")[:200]
+    out = [f"Kính gửi {one_line(full_name)},"]
+    if total:
+        out += ["", f"Ngày {day}, {total} hồ sơ trong phạm vi phụ trách của ông/bà đã quá thời hạn xử lý:"]
     tier = None
     for line in shown:
         if line.tier != tier:
             tier = line.tier
             out += ["", TIER_HEADINGS[tier]]
         out += [f"- Hồ sơ số {line.case_id} — {one_line(line.full_name)} — CCCD {mask_number(line.national_id)}",
-                f"  {line.what}: {line.waited} (thời hạn {line.sla_label})",
-                f"  {base_url}/cases/{line.case_id}"]
+                f"  {line.what}: {line.waited} (thời hạn {line.sla_label})"]
+        out += [f"  Cần làm: {line.reason}"] if line.reason else []
+        out += [f"  {base_url}/cases/{line.case_id}"]
     if total > len(shown):
         out += ["", f"… và {total - len(shown)} hồ sơ khác: xem hàng đợi hồ sơ tại {base_url}/cases"]
+    out += _refused_section(refused, base_url)
     out += ["", "Thư này do hệ thống AnSinh gửi tự động; vui lòng không trả lời thư này."]
     return subject, "\n".join(out) + "\n"
+
+
+def _refused_section(refused: list[Refusal], base_url: str) -> list[str]:
+    if not refused:
+        return []
+    out = ["", REFUSED_HEADING]
+    for refusal in refused[:MAX_LINES]:
+        out += [f"- Hồ sơ số {refusal.case_id} — {one_line(refusal.full_name)} — «{refusal.decision}» "
+                f"có hiệu lực từ {refusal.takes_effect_on.strftime('%d/%m/%Y')}",
+                f"  {one_line(refusal.reason)}",
+                f"  {base_url}/cases/{refusal.case_id}"]
+    if len(refused) > MAX_LINES:
+        out += [f"… và {len(refused) - MAX_LINES} quyết định khác: xem tại {base_url}/proposals/scheduled"]
+    return out

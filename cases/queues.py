@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, joinedload
 
 from cases.access import proposal_scope, scoped_cases
 from cases.calendar import working_days_between
+from cases.changes import to_local
 from cases.escalation import current_tiers
 from cases.ids import parse_id
 from cases.models import AuditRecord, Case, Commune, Proposal, ProposalStatus, User
+from workflow.overdue import overdue_reason
 from workflow.states import CaseState
 
 
@@ -31,6 +33,13 @@ class QueueRow:
     working_days_in_state: int
     pending: bool
     escalation_tier: int = 0       # the highest tier this stay escalated to (0: none)
+    overdue_reason: str | None = None   # what the escalated case needs, where its state names it
+
+    @property
+    def escalation_title(self) -> str:
+        """The marker's title: its tier, and the reason (workflow.overdue) when there is one."""
+        title = f"Đã cảnh báo quá hạn mức {self.escalation_tier}"
+        return f"{title}: {self.overdue_reason}" if self.overdue_reason else title
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,8 @@ def queue_page(session: Session, user: User, state: CaseState, today: date, *, c
     pending = _pending_among(session, [r.id for r in page])
     tiers = current_tiers(session, [r.id for r in page])
     rows = [QueueRow(r.id, r.full_name, r.birth_date, r.national_id, r.name, r.status, r.state_entered_at,
-                     working_days_between(r.state_entered_at.date(), today), r.id in pending, tiers.get(r.id, 0))
+                     working_days_between(r.state_entered_at.date(), today), r.id in pending, tiers.get(r.id, 0),
+                     overdue_reason(r.status, to_local(r.state_entered_at).date()) if r.id in tiers else None)
             for r in page]
     return QueuePage(rows, encode_cursor(rows[-1]) if len(found) > size else None)
 

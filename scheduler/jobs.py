@@ -127,7 +127,8 @@ def apply_scheduled_decisions(app: Flask) -> dict:
 
 def escalate_stalled_cases_and_write_digests(app: Flask) -> dict:
     """The day's escalations and the digests that report them, in the one transaction the runner
-    commits: an escalation is never recorded without its email, nor an email without it."""
+    commits: an escalation is never recorded without its email, nor an email without it. The
+    supervisors' digests also list the decisions still refused (apply_scheduled_decisions, 00:05)."""
     from cases.changes import local_today
     from cases.digests import write_digests
     from cases.escalation import escalate_stalled_cases
