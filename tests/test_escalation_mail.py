@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from cases.models.scheduling import RunOutcome
 from scheduler.process import Runner
-from tests.test_escalation import BASE, run_and_write, scene  # noqa: F401  (fixture)
-from tests.test_mail import smtp  # noqa: F401  (fixture)
+from tests import test_escalation, test_mail
+from tests.test_escalation import BASE, run_and_write
+
+# The two files' fixtures, shared: the stalled cases and their people, and the SMTP server.
+scene, smtp = test_escalation.scene, test_mail.smtp
 
 
 def cases_listed(message) -> set[int]:
