@@ -116,9 +116,15 @@ def _insert(session: Session, stalled, unique: list[str], where) -> int:
 
 
 def escalations_of(session: Session, case_id: int) -> list[Escalation]:
-    """The case's escalations, newest first (the case page; the caller has checked scope)."""
-    return list(session.scalars(select(Escalation).where(Escalation.case_id == case_id)
-                                .order_by(Escalation.escalated_on.desc(), Escalation.id.desc())))
+    """The case's escalations and its proposals', newest first (the case page; the caller has
+    checked scope). Two lookups, each naming the predicate of its partial unique index: a bare
+    `case_id =` matches neither index, and one query OR-ing the two was planned as a scan."""
+    of_case = select(Escalation).where(Escalation.proposal_id.is_(None), Escalation.case_id == case_id)
+    of_proposals = select(Escalation).where(
+        Escalation.proposal_id.is_not(None),
+        Escalation.proposal_id.in_(select(Proposal.id).where(Proposal.case_id == case_id)))
+    found = [*session.scalars(of_case), *session.scalars(of_proposals)]
+    return sorted(found, key=lambda e: (e.escalated_on, e.id), reverse=True)
 
 
 def current_tiers(session: Session, case_ids: list[int]) -> dict[int, int]:
