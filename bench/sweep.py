@@ -33,6 +33,7 @@ def measure_sweep(app: Flask) -> dict:
         db.session.flush()
         ended = time.perf_counter()
         db.session.rollback()
+        _vacuum_after_rollback()
     written = digests.get("digests", 0)
     return {
         "sweep_s": round(ended - started, 2),
@@ -40,3 +41,14 @@ def measure_sweep(app: Flask) -> dict:
         "sweep_digests": written,
         "digest_render_per_s": round(written / max(ended - found, 1e-6)),
     }
+
+
+def _vacuum_after_rollback() -> None:
+    """On PostgreSQL the rolled-back sweep leaves its 650,000 rows as dead tuples, and the next
+    benchmark's queue pages read the escalations through them (queue p95 4.7 → 9 ms measured);
+    a real sweep commits, and autovacuum keeps up with a day's rows. Clean them now."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ("escalations", "outbox_messages"):
+            conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
