@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import DateTime, String, and_, exists, func, insert, literal, select, true, union_all
+from sqlalchemy import DateTime, String, and_, exists, func, insert, literal, select, text, true, union_all
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -65,9 +65,19 @@ def escalate_stalled_cases(session: Session, today: date, now: datetime | None =
         counts[f"cases_tier_{tier}"] = _escalate_cases(session, tier, cutoffs, today, now)
         counts[f"proposals_tier_{tier}"] = _escalate_proposals(
             session, tier, cutoff(PROPOSAL_SLA, tier, today, calendar), today, now)
+        _refresh_statistics(session)
     # One record per run: a million-case sweep stays set-based; the rows say which cases.
     audit.record(session, SWEEPER, "escalation.sweep", detail={"on": today.isoformat(), **counts})
     return counts
+
+
+def _refresh_statistics(session: Session) -> None:
+    """PostgreSQL plans the next tier's NOT EXISTS from the table's statistics, which know nothing
+    of the rows this transaction just inserted: on a first sweep (an empty, analysed table) it
+    chose a nested loop scanning all of them for every candidate, and the sweep never ended.
+    ANALYZE inside the transaction counts its own rows (a fraction of a second)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE escalations"))
 
 
 def _escalate_cases(session: Session, tier: int, cutoffs: list[tuple[str, datetime]], today: date,
