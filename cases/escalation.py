@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import DateTime, String, and_, exists, func, insert, literal, select, text, true, union_all
+from sqlalchemy import DateTime, String, and_, exists, func, insert, literal, select, true, union_all
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -65,19 +65,9 @@ def escalate_stalled_cases(session: Session, today: date, now: datetime | None =
         counts[f"cases_tier_{tier}"] = _escalate_cases(session, tier, cutoffs, today, now)
         counts[f"proposals_tier_{tier}"] = _escalate_proposals(
             session, tier, cutoff(PROPOSAL_SLA, tier, today, calendar), today, now)
-        _refresh_statistics(session)
     # One record per run: a million-case sweep stays set-based; the rows say which cases.
     audit.record(session, SWEEPER, "escalation.sweep", detail={"on": today.isoformat(), **counts})
     return counts
-
-
-def _refresh_statistics(session: Session) -> None:
-    """PostgreSQL plans the next tier's NOT EXISTS from the table's statistics, which know nothing
-    of the rows this transaction just inserted: on a first sweep (an empty, analysed table) it
-    chose a nested loop scanning all of them for every candidate, and the sweep never ended.
-    ANALYZE inside the transaction counts its own rows (a fraction of a second)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("ANALYZE escalations"))
 
 
 def _escalate_cases(session: Session, tier: int, cutoffs: list[tuple[str, datetime]], today: date,
@@ -96,9 +86,8 @@ def _escalate_cases(session: Session, tier: int, cutoffs: list[tuple[str, dateti
                .select_from(due)
                .join(Commune, true())
                .join(Case, and_(Case.commune_id == Commune.id, Case.status == due.c.state,
-                                Case.state_entered_at < due.c.before))
-               .where(~recorded))
-    return _insert(session, stalled, ["case_id", "tier", "stay_started_at"], Escalation.proposal_id.is_(None))
+                                Case.state_entered_at < due.c.before)))
+    return _insert(session, stalled, recorded, ["case_id", "tier", "stay_started_at"], Escalation.proposal_id.is_(None))
 
 
 def _escalate_proposals(session: Session, tier: int, before: datetime, today: date, now: datetime) -> int:
@@ -106,21 +95,26 @@ def _escalate_proposals(session: Session, tier: int, before: datetime, today: da
     stalled = (select(Proposal.case_id, Proposal.id, literal(tier), Case.status, Proposal.proposed_at,
                       Case.commune_id, Case.province_id, literal(today), literal(now))
                .join(Case, Case.id == Proposal.case_id)
-               .where(Proposal.status == ProposalStatus.PENDING, Proposal.proposed_at < before, ~recorded))
-    return _insert(session, stalled, ["proposal_id", "tier"], Escalation.proposal_id.is_not(None))
+               .where(Proposal.status == ProposalStatus.PENDING, Proposal.proposed_at < before))
+    return _insert(session, stalled, recorded, ["proposal_id", "tier"], Escalation.proposal_id.is_not(None))
 
 
-def _insert(session: Session, stalled, unique: list[str], where) -> int:
-    """Insert what `stalled` selects; the number of rows inserted."""
+def _insert(session: Session, stalled, recorded, unique: list[str], where) -> int:
+    """Insert what `stalled` selects, but for the rows `recorded` says exist; the number inserted.
+
+    PostgreSQL skips them by the unique index itself (ON CONFLICT DO NOTHING), which also waits
+    for a concurrent run's uncommitted rows instead of failing. It is not also given NOT EXISTS:
+    planned from statistics that know nothing of the rows being inserted (an empty table on a
+    first sweep), the anti-join became a nested loop scanning every new row for each candidate,
+    and the sweep never ended. SQLite writes one transaction at a time and plans by the index,
+    so NOT EXISTS serves there.
+    """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        # NOT EXISTS cannot see a concurrent run's uncommitted rows (a manual run beside the
-        # scheduled one): wait for it and skip them rather than fail on the unique index. SQLite
-        # writes one transaction at a time, so NOT EXISTS is enough there.
         statement = (postgresql.insert(Escalation.__table__).from_select(_COLUMNS, stalled)
                      .on_conflict_do_nothing(index_elements=unique, index_where=where))
     else:
-        statement = insert(Escalation.__table__).from_select(_COLUMNS, stalled)
+        statement = insert(Escalation.__table__).from_select(_COLUMNS, stalled.where(~recorded))
     # SQLAlchemy keeps an INSERT's rowcount only when asked (psycopg would report -1).
     return connection.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
 
