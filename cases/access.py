@@ -5,6 +5,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, false, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import NotFound
 
+from cases.errors import NotPermitted
 from cases.models import Case, Commune, Proposal, User
 from cases.roles import Role
 
@@ -25,6 +26,15 @@ class ProposalOutOfScope(NotFound):
     def __init__(self, user: User, proposal_id: int):
         super().__init__()
         self.user, self.proposal_id = user, proposal_id
+
+
+def require_admin(user: User, task: str) -> None:
+    """The one check of the administrators' screens and services (users, calendar, jobs, mail).
+
+    :raise NotPermitted: (403) `user` is not an active administrator; the message names `task`.
+    """
+    if not user.is_active or user.role is not Role.ADMIN:
+        raise NotPermitted(f"Chỉ quản trị hệ thống được {task}.")
 
 
 def commune_ids(user: User) -> list[int] | None:

@@ -38,7 +38,8 @@ from werkzeug.exceptions import NotFound
 
 from cases.models.mail import MailStatus, OutboxMessage
 from cases.models.users import User
-from cases.user_admin import managed_scope, require_admin
+from cases.access import require_admin
+from cases.user_admin import managed_scope
 from extensions import db, write_intent
 
 log = logging.getLogger(__name__)
@@ -310,7 +311,7 @@ def latest_messages(session: Session, admin: User, limit: int = 100) -> list[Out
 
     :raise NotPermitted: (403) `admin` is not an administrator.
     """
-    require_admin(admin)
+    require_admin(admin, "xem thư điện tử hệ thống gửi")
     return list(session.scalars(select(OutboxMessage).where(_in_scope(admin))
                                 .order_by(OutboxMessage.id.desc()).limit(limit)))
 
@@ -321,7 +322,7 @@ def get_message(session: Session, admin: User, message_id: int) -> OutboxMessage
     :raise NotPermitted: (403) `admin` is not an administrator.
     :raise NotFound: (404) no such message, or its recipient is outside `admin`'s scope.
     """
-    require_admin(admin)
+    require_admin(admin, "xem thư điện tử hệ thống gửi")
     message = session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id, _in_scope(admin)))
     if message is None:
         raise NotFound()

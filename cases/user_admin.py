@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.exceptions import NotFound
 
 from cases import audit, throttle
+from cases import access
 from cases.access import may_see_commune
 from cases.audit import Actor
 from cases.changes import utcnow
@@ -48,8 +49,7 @@ def generate_password() -> str:
 
 def require_admin(user: User) -> None:
     """:raise NotPermitted: (403) `user` is not an active administrator."""
-    if not user.is_active or user.role is not Role.ADMIN:
-        raise NotPermitted("Chỉ quản trị hệ thống được quản lý người dùng.")
+    access.require_admin(user, "quản lý người dùng")
 
 
 def manages(admin: User, user: User) -> bool:

@@ -11,20 +11,19 @@ from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import NotFound
 
 from cases import audit
+from cases.access import require_admin
 from cases.audit import Actor
 from cases.calendar import YEARS, forget_working_calendar, vietnam_holidays
 from cases.changes import utcnow
-from cases.errors import DomainError, NotPermitted
+from cases.errors import DomainError
 from cases.models import SwapKind, User, WorkingDaySwap
-from cases.roles import Role
 
 WEEKDAY_NAMES = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]
 
 
 def require_calendar_admin(user: User) -> None:
     """:raise NotPermitted: (403) `user` is not an active administrator."""
-    if not user.is_active or user.role is not Role.ADMIN:
-        raise NotPermitted("Chỉ quản trị hệ thống được quản lý lịch làm việc.")
+    require_admin(user, "quản lý lịch làm việc")
 
 
 def swaps_of(session: Session, year: int) -> list[WorkingDaySwap]:

@@ -7,10 +7,9 @@ import logging
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from cases import access
 from cases.changes import utcnow
-from cases.errors import NotPermitted
 from cases.models.scheduling import RunOutcome
-from cases.roles import Role
 from extensions import db
 from scheduler.jobs import JOBS, jobs_for
 from scheduler.lease import current_lease
@@ -25,10 +24,9 @@ OUTCOME_LABELS = {RunOutcome.REQUESTED: "Chờ bộ lập lịch", RunOutcome.RU
 
 
 def require_admin():
-    """:raise NotPermitted: (403) the user is not an administrator."""
+    """The acting administrator. :raise NotPermitted: (403) the user is not one."""
     user = acting_user()
-    if not user.is_active or user.role is not Role.ADMIN:
-        raise NotPermitted("Chỉ quản trị hệ thống được xem và chạy các việc định kỳ.")
+    access.require_admin(user, "xem và chạy các việc định kỳ")
     return user
 
 
