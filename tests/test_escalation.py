@@ -203,6 +203,19 @@ def run_and_write() -> dict:
     return counts
 
 
+def expected_listings(cases: dict) -> dict[str, set[int]]:
+    """Who among the scene's people gets a digest, and the cases it lists (scope and tier)."""
+    ids = {key: case.id for key, case in cases.items()}
+    return {
+        "officer": {ids["a"], ids["b"]},
+        "officer_tan_van": {ids["c"]},
+        "province_officer": {ids["a"], ids["b"], ids["c"]},
+        "supervisor": {ids["b"]},
+        "province": {ids["b"]},
+        "officer_ha_noi": {ids["d"]},
+    }
+
+
 def digests() -> dict[int, OutboxMessage]:
     fresh()
     return {m.recipient_id: m for m in db.session.scalars(select(OutboxMessage))}
@@ -216,15 +229,7 @@ def test_one_digest_per_recipient_with_the_cases_of_their_scope_and_tier(scene):
     people, cases = scene
     counts = run_and_write()
     sent = digests()
-    ids = {key: case.id for key, case in cases.items()}
-    assert {who: listed(sent[user.id]) for who, user in people.items() if user.id in sent} == {
-        "officer": {ids["a"], ids["b"]},
-        "officer_tan_van": {ids["c"]},
-        "province_officer": {ids["a"], ids["b"], ids["c"]},
-        "supervisor": {ids["b"]},
-        "province": {ids["b"]},
-        "officer_ha_noi": {ids["d"]},
-    }
+    assert {who: listed(sent[user.id]) for who, user in people.items() if user.id in sent} == expected_listings(cases)
     assert counts["digests"] == 6
     assert counts["without_email"] == 1 and counts["without_email_usernames"] == ["khongthu.binhgia"]
     message = sent[people["officer"].id]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from cases.models.scheduling import RunOutcome
 from scheduler.process import Runner
 from tests import test_escalation, test_mail
-from tests.test_escalation import BASE, run_and_write
+from tests.test_escalation import BASE, expected_listings, run_and_write
 
 # The two files' fixtures, shared: the stalled cases and their people, and the SMTP server.
 scene, smtp = test_escalation.scene, test_mail.smtp
@@ -23,15 +23,7 @@ def test_each_digest_reaches_its_recipient_once_with_the_cases_of_their_scope(ap
     assert Runner(app, "a").run_now("send_outbox") is RunOutcome.OK
 
     received = {m["To"].addresses[0].addr_spec: m for m in smtp.mailbox.received}
-    ids = {key: case.id for key, case in cases.items()}
-    expected = {
-        "officer": {ids["a"], ids["b"]},
-        "officer_tan_van": {ids["c"]},
-        "province_officer": {ids["a"], ids["b"], ids["c"]},
-        "supervisor": {ids["b"]},
-        "province": {ids["b"]},
-        "officer_ha_noi": {ids["d"]},
-    }
+    expected = expected_listings(cases)
     assert {people[who].email: listed for who, listed in expected.items()} == \
         {address: cases_listed(message) for address, message in received.items()}
     assert len(smtp.mailbox.received) == len(expected)            # one each
