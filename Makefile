@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := FLASK_APP=app $(BIN)/flask
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install db demo chromium clean
+.PHONY: run test bench install db demo chromium clean messages translations
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) messages
+
+# The compiled catalogues (translations/*/LC_MESSAGES/messages.mo), rebuilt when a .po changes.
+MO := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+messages: $(MO)
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -d translations -l $* 2>&1 | tail -1
+
+# After adding or changing messages: extract them, merge them into each catalogue, then translate
+# the new English entries in translations/en/LC_MESSAGES/messages.po (tests/test_translations.py
+# names any left untranslated).
+translations: $(STAMP)
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output --omit-header -o translations/messages.pot app.py commands.py cases config forms scheduler templates views workflow
+	$(BIN)/pybabel --quiet update --no-fuzzy-matching --omit-header -i translations/messages.pot -d translations
+	$(BIN)/python -m config.catalogue translations
 
 # Development database under instance/ (SQLite), with the demo province and its users.
 db: install

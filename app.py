@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask_babel import lazy_gettext
 
 import config
 from config import safe_logging
@@ -35,9 +36,12 @@ def load_config(app: Flask, overrides: dict) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from extensions import configure_sqlite, csrf, db, login_manager, migrate
+    from extensions import babel, configure_sqlite, csrf, db, login_manager, migrate
+    from views.language import select_locale, select_timezone
 
     db.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
+                   default_translation_directories="translations")
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -48,7 +52,7 @@ def register_extensions(app: Flask) -> None:
     from views.auth import load_user
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.login_message = lazy_gettext("Vui lòng đăng nhập để tiếp tục.")
 
 
 def register_input_rules(app: Flask) -> None:
@@ -58,7 +62,7 @@ def register_input_rules(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from views import audit, auth, calendar, cases, jobs, mail, proposals, reveal, users
+    from views import audit, auth, calendar, cases, jobs, mail, proposals, queues, reveal, users  # noqa: F401 - queues adds to cases.bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextvars
 from contextlib import contextmanager
 
+from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -30,6 +31,7 @@ db = SQLAlchemy(model_class=Model)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+babel = Babel()
 
 # SQLite: whether the transaction about to begin will write. A writer takes the database lock
 # at BEGIN (BEGIN IMMEDIATE) and so waits its turn under busy_timeout; a deferred BEGIN that

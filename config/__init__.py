@@ -40,6 +40,10 @@ class Base:
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
     DISPLAY_TIMEZONE = "Asia/Ho_Chi_Minh"
+    # Vietnamese first; a user may choose English (users.locale). Times shown in Vietnam's zone.
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
     QUEUE_PAGE_SIZE = 50
     # A session ends after this long without a request, and this long after login whatever happens.
     SESSION_IDLE_MINUTES = 30

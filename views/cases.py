@@ -1,7 +1,8 @@
-"""The case list, the case page, the new-case and edit forms, and each transition's form."""
+"""The case page, the new-case and edit forms, and each transition's form (the queues and the
+home page are in views/queues.py, on the same blueprint)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -12,9 +13,8 @@ from cases.scheduled import refused_decision
 from cases.changes import local_today, stale
 from cases.escalation import escalations_of
 from cases.errors import DomainError, NotPermitted, StaleCase
-from cases.ids import parse_id
 from cases.models import Case, Village
-from cases.queues import case_history, queue_page
+from cases.queues import case_history
 from cases.registration import Edit, edit_case, may_edit, register_case, require_writer
 from cases.masking import numbers_on_form, record_numbers_shown
 from extensions import db, write_intent
@@ -23,31 +23,9 @@ from forms.proposals import DecisionForm
 from forms.transitions import FORMS
 from views.common import acting_user, current_actor
 from workflow import four_eyes
-from workflow.states import CaseState
 from workflow.table import STATES, TRANSITIONS
 
 bp = Blueprint("cases", __name__)
-
-
-@bp.route("/")
-@login_required
-def home():
-    return redirect(url_for("cases.queue"))
-
-
-@bp.route("/cases")
-@login_required
-def queue():
-    try:
-        state = CaseState(request.args.get("state", CaseState.IDENTITY_VERIFICATION.value))
-    except ValueError:
-        abort(404)
-    # A commune that is no id (`?commune=1e30`) filters nothing, as if absent.
-    commune_id, user = parse_id(request.args.get("commune")), acting_user()
-    page = queue_page(db.session, user, state, local_today(), commune_id=commune_id,
-                      cursor=request.args.get("after"), size=current_app.config["QUEUE_PAGE_SIZE"])
-    return render_template("cases/queue.html", page=page, state=state, states=STATES,
-                           communes=communes_in_scope(db.session, user), commune_id=commune_id)
 
 
 @bp.route("/cases/<int:case_id>")

@@ -39,6 +39,8 @@ class User(UserMixin, db.Model):
     # every request anyway, so comparing the two costs no query.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     password_changed_at: Mapped[datetime | None]
+    # The language of the screens and emails: Vietnamese unless the user chose English.
+    locale: Mapped[str] = mapped_column(String(5), default="vi", server_default="vi")
 
     province: Mapped[Province | None] = relationship()
     communes: Mapped[list[Commune]] = relationship(secondary=user_communes, order_by="Commune.code")
