@@ -79,10 +79,36 @@ def detail(value: str | None) -> dict:
     return mask_detail(json.loads(value)) if value else {}
 
 
+# Field key (a case column, or a key of a proposal's payload) → how a screen names it. To be
+# completed (issue 15): every key a case page, a proposal or the timeline can show.
+FIELD_LABELS: dict[str, str] = {
+    "full_name": "Họ và tên", "birth_date": "Ngày sinh", "sex": "Giới tính", "national_id": "Số CCCD",
+    "payment_method": "Hình thức chi trả", "provider_id": "Tổ chức chi trả", "account_number": "Số tài khoản",
+    "monthly_amount": "Mức trợ cấp hàng tháng", "reason_code": "Căn cứ pháp lý", "effective_month": "Áp dụng từ tháng",
+}
+
+
+def field_label(key: str) -> str:
+    """`{{ key|field_label }}`: the label of a case field or proposal key."""
+    return FIELD_LABELS.get(key, key)
+
+
+def field_value(value, key: str) -> str:
+    """`{{ value|field_value(key) }}`: a field's value as a person reads it (personal numbers
+    masked, enums by their label, dates dd/mm/yyyy, amounts in đồng). To be completed."""
+    if value in (None, ""):
+        return "—"
+    if key in ("monthly_amount",):
+        return money(value)
+    if isinstance(value, (date, datetime)):
+        return vn_month(value) if key.endswith("_month") else vn_date(value)
+    return str(masked_field(value, key))
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         vn_date=vn_date, vn_month=vn_month, vn_datetime=vn_datetime, money=money, masked_id=mask_number,
-        masked_field=masked_field,
+        masked_field=masked_field, field_label=field_label, field_value=field_value,
         state_label=state_label, detail=detail,
         payment_method_label=_labelled(PAYMENT_METHOD_LABELS, "Chưa đăng ký"), sex_label=_labelled(SEX_LABELS),
         action_label=lambda a: ACTION_LABELS.get(a, a),
