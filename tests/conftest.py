@@ -167,11 +167,11 @@ class IsolatedClient(FlaskClient):
 def make_client(app):
     """make_client(user=None): a separate browser, logged in as `user` when given."""
     def make(user: User | None = None) -> IsolatedClient:
-        browser = IsolatedClient(app, app.response_class, use_cookies=True)
+        isolated = IsolatedClient(app, app.response_class, use_cookies=True)
         if user is not None:
-            response = login(browser, user)
+            response = login(isolated, user)
             assert response.status_code == 302, response.status_code
-        return browser
+        return isolated
     return make
 
 
@@ -258,3 +258,8 @@ def submit(client, url: str, data: dict, version: int | None = None):
         form["version"] = found.group(1) if version is None else str(version)
     form.update(data)
     return client.post(url, data=form)
+
+
+# The browser fixtures (live_server, browser, phone_page) for every test module; imported last,
+# since tests/browser.py reads PASSWORD from here.
+from tests.browser import browser, live_server, phone_page  # noqa: E402,F401
