@@ -1,4 +1,4 @@
-"""`flask bench run | pages | writes`: the measuring half of the benchmark commands."""
+"""`flask bench run | pages | inbox | writes | sweep`: the measuring half of the benchmark commands."""
 from __future__ import annotations
 
 import json
@@ -31,6 +31,14 @@ def add_commands(group: click.Group) -> None:
         """Queue and case page timings in this process; prints one JSON line."""
         from bench.measure import measure_pages
         click.echo(json.dumps(measure_pages(info.load_app(), requests)))
+
+    @group.command("inbox", with_appcontext=False)
+    @click.option("--requests", default=200, show_default=True)
+    @pass_script_info
+    def bench_inbox(info: ScriptInfo, requests):
+        """The approvals inbox of the province with most pending proposals; prints one JSON line."""
+        from bench.inbox import measure_inbox
+        click.echo(json.dumps(measure_inbox(info.load_app(), requests)))
 
     @group.command("sweep", with_appcontext=False)
     @pass_script_info

@@ -142,7 +142,8 @@ def measure_pages(app: Flask, requests: int = 200) -> dict:
         answer = client.get(f"/cases/{case_id}")
         case_times.append(clock.last * 1000)
         assert answer.status_code == 200
-    return {
+    search = _measure_search(app, commune.province_id, requests)
+    return search | {
         "queue_p50_ms": round(statistics.median(times), 2),
         "queue_p95_ms": round(_percentile(times, 95), 2),
         "queue_sql_statements": counter["n"],
@@ -150,6 +151,28 @@ def measure_pages(app: Flask, requests: int = 200) -> dict:
         "worker_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "queue_commune": commune.code, "queue_state": state.value,
     }
+
+
+def _measure_search(app: Flask, province_id: int, requests: int) -> dict:
+    """Names typed without diacritics (whole folded names, and their first two words) in the
+    search box, as the province's supervisor: the whole province is searched, in every state."""
+    with app.app_context():
+        supervisor = _bench_user(f"bench.supervisor.p{province_id}", Role.SUPERVISOR, province_id=province_id)
+        names = list(db.session.scalars(
+            select(Case.name_folded).where(Case.province_id == province_id).order_by(Case.id)
+            .limit(max(1, requests // 2))))
+        db.session.remove()
+    typed = [n if i % 2 == 0 else " ".join(n.split()[:2]) for i, n in enumerate(names * 2)][:requests]
+    clock = _clocked(app)
+    client = _login(app, supervisor)
+    times = []
+    for query in typed:
+        answer = client.get("/cases", query_string={"q": query})
+        times.append(clock.last * 1000)
+        assert answer.status_code == 200
+    with app.app_context(), _statement_counter() as counter:
+        client.get("/cases", query_string={"q": typed[0]})
+    return {"search_p95_ms": round(_percentile(times, 95), 2), "search_sql_statements": counter["n"]}
 
 
 def _deepest_page(client, url: str, max_pages: int = 50) -> str:

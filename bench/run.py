@@ -37,6 +37,7 @@ def run(instance: Path, cases: int, databases: list[str], out: Path, say=print) 
         generate_s = _dataset(instance, name, url, env, cases, say)
         figures = {"cases": cases, "generate_s": generate_s}
         figures.update(_json_of(_flask(env, "bench", "pages")))
+        figures.update(_json_of(_flask(env, "bench", "inbox")))
         figures.update(_json_of(_flask(env, "bench", "writes")))
         figures.update(_json_of(_flask(env, "bench", "sweep")))
         figures.update(_verify(env))

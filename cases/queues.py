@@ -1,22 +1,25 @@
 """Read-only queries behind the case lists and the case page.
 
-Queues walk the composite index (commune or province, status, state_entered_at, id) by keyset:
-a page costs the same whether it is the first or the thousandth, and no page counts the table.
+Queues walk the composite index (commune or province, status, state_entered_at, id) by keyset, in
+either direction: a page costs the same whether it is the first or the thousandth. Totals come
+from the maintained counts (cases.case_counts), or a capped count where those cannot answer.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.orm import Session, joinedload
+from flask_babel import gettext as _
+from sqlalchemy import exists, func, select, tuple_
+from sqlalchemy.orm import Session, aliased
 
-from cases.access import proposal_scope, scoped_cases
-from cases.calendar import working_days_between
+from cases.access import scoped_cases
+from cases.calendar import working_calendar
+from cases.case_counts import queue_counts
 from cases.changes import to_local
-from cases.escalation import current_tiers
 from cases.ids import parse_id
-from cases.models import AuditRecord, Case, Commune, Proposal, ProposalStatus, User
+from cases.models import Case, Commune, Escalation, Proposal, ProposalStatus, User
+from cases.queue_filters import OVERDUE_LABELS, QueueFilter, conditions, overdue_tier, tier_cutoffs
 from workflow.overdue import overdue_reason
 from workflow.states import CaseState
 
@@ -34,21 +37,36 @@ class QueueRow:
     pending: bool
     escalation_tier: int = 0       # the highest tier this stay escalated to (0: none)
     overdue_reason: str | None = None   # what the escalated case needs, where its state names it
+    overdue_tier: int = 0          # past 1, 2 or 3 times the state's SLA today (0: within it)
+    assigned_to: str | None = None  # the full name of the officer who took the case on
+    name_folded: str = ""
 
     @property
     def escalation_title(self) -> str:
         """The marker's title: its tier, and the reason (workflow.overdue) when there is one."""
-        title = f"Đã cảnh báo quá hạn mức {self.escalation_tier}"
+        title = _("Đã cảnh báo quá hạn mức %(tier)s", tier=self.escalation_tier)
         return f"{title}: {self.overdue_reason}" if self.overdue_reason else title
+
+    @property
+    def overdue_label(self) -> str:
+        return str(OVERDUE_LABELS[self.overdue_tier]) if self.overdue_tier else ""
 
 
 @dataclass(frozen=True)
 class QueuePage:
     rows: list[QueueRow]
     next_cursor: str | None
+    previous_cursor: str | None = None
+    total: int = 0
+    capped: bool = False            # more than COUNT_CAP: the total reads "more than ..."
+    tabs: dict[CaseState, int] = field(default_factory=dict)
+    page_number: int = 1
+    pages: int = 1
 
 
-def encode_cursor(row: QueueRow) -> str:
+def encode_cursor(row: QueueRow, by_name: bool = False) -> str:
+    if by_name:
+        return f"n~{row.name_folded}_{row.id}"
     return f"{row.state_entered_at.isoformat()}_{row.id}"
 
 
@@ -57,7 +75,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     code did not write, such as `..._1e30` or an id no row can have."""
     if not cursor:
         return None
-    moment, _, case_id = cursor.rpartition("_")
+    moment, _sep, case_id = cursor.rpartition("_")
     try:
         after = datetime.fromisoformat(moment)
     except ValueError:
@@ -67,50 +85,78 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     return (after.replace(tzinfo=None), found) if found is not None else None
 
 
-def queue_page(session: Session, user: User, state: CaseState, today: date, *, commune_id: int | None = None,
-               cursor: str | None = None, size: int = 50) -> QueuePage:
-    """One page of the cases in `state`, longest in state first."""
-    statement = (
-        scoped_cases(user, Case.id, Case.full_name, Case.birth_date, Case.national_id, Commune.name,
-                     Case.status, Case.state_entered_at)
-        .join(Commune, Commune.id == Case.commune_id)
-        .where(Case.status == state)
-        .order_by(Case.state_entered_at, Case.id)
-        .limit(size + 1)
-    )
-    if commune_id is not None:
-        statement = statement.where(Case.commune_id == commune_id)
-    after = decode_cursor(cursor)
-    if after is not None:
-        statement = statement.where(tuple_(Case.state_entered_at, Case.id) > tuple_(*after))
+def _decode_name_cursor(cursor: str | None) -> tuple[str, int] | None:
+    if not cursor or not cursor.startswith("n~"):
+        return None
+    name, _sep, case_id = cursor[2:].rpartition("_")
+    found = parse_id(case_id)
+    return (name[:120], found) if found is not None else None
+
+
+def _row_columns():
+    pending = exists().where(Proposal.case_id == Case.id, Proposal.status == ProposalStatus.PENDING)
+    # The stay's highest escalation, read on each of the page's rows by the escalations' unique
+    # index (case, tier, stay): evaluated for the rows returned only, so the page stays one query.
+    tier = (select(func.max(Escalation.tier))
+            .where(Escalation.case_id == Case.id, Escalation.stay_started_at == Case.state_entered_at,
+                   Escalation.proposal_id.is_(None))
+            .scalar_subquery())
+    return (Case.id, Case.full_name, Case.birth_date, Case.national_id, Commune.name.label("commune_name"),
+            Case.status, Case.state_entered_at, Case.name_folded, pending.label("pending"), tier.label("tier"),
+            _ASSIGNEE.full_name.label("assignee"))
+
+
+_ASSIGNEE = aliased(User)
+
+
+def queue_page(session: Session, user: User, chosen: QueueFilter, today: date, *, after: str | None = None,
+               before: str | None = None, page_number: int = 1, size: int = 50) -> QueuePage:
+    """One page of the cases `chosen` selects in `user`'s scope: longest in state first, or by
+    name when searching by name. Keyset in both directions (`after` / `before` a row), so every
+    page costs the same; with the tabs and the total, three statements whatever the filter.
+    """
+    calendar = working_calendar(session)
+    where = conditions(chosen, user.id, today, calendar)
+    by_name = bool(chosen.name_prefix)
+    key = (Case.name_folded, Case.id) if by_name else (Case.state_entered_at, Case.id)
+    decode = _decode_name_cursor if by_name else decode_cursor
+    backwards = decode(before) is not None and decode(after) is None
+    # The page's ids first, by the key alone; then their columns, names and flags for those rows
+    # only. A name search matches on two indexes (full name, given name first) and sorts what they
+    # yield: sorting keys is cheap, computing every column of every match before the sort is not.
+    chosen_ids = scoped_cases(user, Case.id).where(*where)
+    if backwards:
+        chosen_ids = chosen_ids.where(tuple_(*key) < tuple_(*decode(before)))
+        order = [k.desc() for k in key]
+    else:
+        if decode(after) is not None:
+            chosen_ids = chosen_ids.where(tuple_(*key) > tuple_(*decode(after)))
+        order = list(key)
+    page_ids = chosen_ids.order_by(*order).limit(size + 1).subquery()
+    statement = (select(*_row_columns()).join(page_ids, page_ids.c.id == Case.id)
+                 .join(Commune, Commune.id == Case.commune_id)
+                 .outerjoin(_ASSIGNEE, _ASSIGNEE.id == Case.assigned_to_id).order_by(*order))
     found = session.execute(statement).all()
     page = found[:size]
-    pending = _pending_among(session, [r.id for r in page])
-    tiers = current_tiers(session, [r.id for r in page])
-    rows = [QueueRow(r.id, r.full_name, r.birth_date, r.national_id, r.name, r.status, r.state_entered_at,
-                     working_days_between(r.state_entered_at.date(), today), r.id in pending, tiers.get(r.id, 0),
-                     overdue_reason(r.status, to_local(r.state_entered_at).date()) if r.id in tiers else None)
-            for r in page]
-    return QueuePage(rows, encode_cursor(rows[-1]) if len(found) > size else None)
+    if backwards:
+        page.reverse()
+    rows = _rows(page, today, calendar)
+    more = len(found) > size
+    has_next, has_previous = (True, more) if backwards else (more, decode(after) is not None)
+    tabs, counted = queue_counts(session, user, chosen.commune_id, chosen.policy_group,
+                                 None if chosen.counted_by_table else scoped_cases(user, Case.id).where(*where))
+    total, capped = counted if counted is not None else (tabs[chosen.state], False)
+    pages = max(1, -(-total // size))
+    number = min(max(1, page_number), pages) if rows else 1
+    return QueuePage(rows, encode_cursor(rows[-1], by_name) if rows and has_next else None,
+                     encode_cursor(rows[0], by_name) if rows and has_previous else None,
+                     total, capped, tabs, number, pages)
 
 
-def _pending_among(session: Session, case_ids: list[int]) -> set[int]:
-    if not case_ids:
-        return set()
-    return set(session.scalars(select(Proposal.case_id).where(
-        Proposal.case_id.in_(case_ids), Proposal.status == ProposalStatus.PENDING)))
-
-
-def case_history(session: Session, case_id: int, limit: int = 200) -> list[AuditRecord]:
-    """The case's audit records, newest first (the caller has checked scope)."""
-    return list(session.scalars(
-        select(AuditRecord).where(AuditRecord.case_id == case_id).order_by(AuditRecord.seq.desc()).limit(limit)))
-
-
-def pending_proposals(session: Session, user: User, limit: int = 200) -> list[Proposal]:
-    """The proposals waiting in `user`'s scope, oldest first, with their case and proposer
-    loaded in the same query (the list shows both on every row)."""
-    return list(session.scalars(
-        select(Proposal).options(joinedload(Proposal.case), joinedload(Proposal.proposed_by))
-        .where(Proposal.status == ProposalStatus.PENDING, proposal_scope(user))
-        .order_by(Proposal.proposed_at).limit(limit)))
+def _rows(found, today: date, calendar) -> list[QueueRow]:
+    cutoffs = tier_cutoffs(today, calendar)
+    return [QueueRow(r.id, r.full_name, r.birth_date, r.national_id, r.commune_name, r.status, r.state_entered_at,
+                     calendar.working_days_between(r.state_entered_at.date(), today), bool(r.pending), r.tier or 0,
+                     overdue_reason(r.status, to_local(r.state_entered_at).date()) if r.tier else None,
+                     overdue_tier(r.status, r.state_entered_at, cutoffs), r.assignee, r.name_folded)
+            for r in found]

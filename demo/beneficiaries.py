@@ -14,6 +14,7 @@ from random import Random
 from sqlalchemy import inspect
 
 from cases import reference
+from cases.search import fold_name, given_name_first
 from cases.changes import NOT_DIFFED  # the audit snapshot leaves out the same bookkeeping fields
 from cases.models import Case, PolicyGroup, Sex
 from demo import names
@@ -56,6 +57,8 @@ def register(rng: Random, place: Place, state: CaseState, today: date, ids: Nati
     case["province_id"], case["commune_id"] = place.province_id, place.commune_id
     case["village_id"] = rng.choice(place.village_ids) if place.village_ids else None
     case["full_name"] = full_name(rng, ethnicity, sex, birth.year)
+    case["name_folded"] = fold_name(case["full_name"])  # written around the ORM: fold as Case does
+    case["name_given_first"] = given_name_first(case["name_folded"])
     case["birth_date"], case["sex"], case["ethnicity"] = birth.isoformat(), sex.value, ethnicity
     case["national_id"] = true_id if rng.random() < (0.7 if age < 14 else 0.9) else None
     case["phone"] = _phone(rng, age)

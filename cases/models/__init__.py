@@ -8,9 +8,10 @@ from cases.models.security import AuditCheck, DenialWindow, LoginThrottle
 from cases.models.calendar import SwapKind, WorkingDaySwap
 from cases.models.mail import MailStatus, OutboxMessage
 from cases.models.escalation import Escalation
+from cases.models.counts import CaseCount
 
 __all__ = [
-    "AccountHolder", "AuditCheck", "AuditHead", "DenialWindow", "LoginThrottle", "AuditRecord", "Case", "Escalation", "Commune", "PaymentMethod",
+    "AccountHolder", "AuditCheck", "CaseCount", "AuditHead", "DenialWindow", "LoginThrottle", "AuditRecord", "Case", "Escalation", "Commune", "PaymentMethod",
     "PaymentProvider", "PolicyGroup", "Proposal", "ProposalStatus", "Province", "ProviderKind",
     "MailStatus", "OutboxMessage", "Sex", "SwapKind", "User", "Village", "WorkingDaySwap", "user_communes",
 ]

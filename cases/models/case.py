@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from cases.models.organisation import Commune, PaymentProvider, Province, Village
 from cases.models.types import enum_column
+from cases.search import fold_name, given_name_first
 from cases.models.users import User
 from extensions import db
 from workflow.engine import engine_is_firing
@@ -49,12 +50,27 @@ class Case(db.Model):
         # walked by keyset (state_entered_at, id) so no page reads the pages before it.
         Index("ix_cases_queue_commune", "commune_id", "status", "state_entered_at", "id"),
         Index("ix_cases_queue_province", "province_id", "status", "state_entered_at", "id"),
+        # The village filter and "assigned to me": the same keyset order inside the village or the
+        # officer's own cases. The other filters (policy group, category, provider, payment method,
+        # special case, pending proposal) are checked on the rows the queue index yields: a
+        # commune holds a few hundred cases per state at a million cases in all, so reading them
+        # in order until a page is full stays within the page's budget without an index each.
+        Index("ix_cases_queue_village", "village_id", "status", "state_entered_at", "id"),
+        Index("ix_cases_queue_assignee", "assigned_to_id", "status", "state_entered_at", "id"),
+        # Search by name: a prefix range on the folded name inside the user's scope.
+        Index("ix_cases_name_commune", "commune_id", "name_folded", "id"),
+        Index("ix_cases_name_province", "province_id", "name_folded", "id"),
+        Index("ix_cases_given_name_commune", "commune_id", "name_given_first"),
+        Index("ix_cases_given_name_province", "province_id", "name_given_first"),
         # No two live cases share an ID number; a terminated case frees it.
         Index(
             "uq_cases_live_national_id", "national_id", unique=True,
             sqlite_where=text("status != 'terminated'"),
             postgresql_where=text("status != 'terminated'"),
         ),
+        # The ID-number search reaches terminated cases too (the live ones: the index above).
+        Index("ix_cases_national_id_terminated", "national_id",
+              sqlite_where=text("status = 'terminated'"), postgresql_where=text("status = 'terminated'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,6 +87,14 @@ class Case(db.Model):
 
     # Who the person is.
     full_name: Mapped[str] = mapped_column(String(120))
+    # The name as people type it in a search box (cases.search.fold_name), set with full_name.
+    # "C" collation on PostgreSQL: a prefix is then a plain range on the index (code-point order,
+    # as SQLite's default BINARY).
+    name_folded: Mapped[str] = mapped_column(String(120).with_variant(String(120, collation="C"), "postgresql"),
+                                             default="")
+    # The same with the given name first (cases.search.given_name_first): "hoa" finds "Lương Thị Hoa".
+    name_given_first: Mapped[str] = mapped_column(
+        String(120).with_variant(String(120, collation="C"), "postgresql"), default="")
     birth_date: Mapped[date]
     sex: Mapped[Sex] = mapped_column(enum_column(Sex, "sex"))
     national_id: Mapped[str | None] = mapped_column(String(12))
@@ -122,6 +146,8 @@ class Case(db.Model):
     status_effective_month: Mapped[date | None]
 
     notes: Mapped[str | None] = mapped_column(Text)
+    # The officer who took the case on (a bulk action on the queue); None: anyone of the commune.
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime]
@@ -143,6 +169,12 @@ class Case(db.Model):
     def _only_the_engine(self, _key, value):
         if not engine_is_firing():
             raise RuntimeError("a case's status is changed by workflow.engine only")
+        return value
+
+    @validates("full_name")
+    def _fold_name(self, _key, value):
+        self.name_folded = fold_name(value)
+        self.name_given_first = given_name_first(self.name_folded)
         return value
 
     def __repr__(self) -> str:

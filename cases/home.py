@@ -1,0 +1,56 @@
+"""What a user's home page shows: their queues with counts, the proposals waiting on them, and
+their communes' share paid by account. A fixed number of statements whatever the scope's size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from cases.access import proposal_scope, scoped_cases
+from cases.calendar import working_calendar
+from cases.case_counts import capped_count, state_counts
+from cases.models import Case, Proposal, ProposalStatus, User
+from cases.queue_filters import QueueFilter, conditions
+from cases.roles import Role
+from workflow.states import CaseState
+from workflow.table import RECEIVING
+
+
+@dataclass(frozen=True)
+class Home:
+    by_state: dict[CaseState, int]
+    over_sla: tuple[int, bool]          # (count, capped)
+    due_soon: tuple[int, bool]
+    my_pending: int                     # proposals I made, still waiting for a decision
+    to_decide: int                      # pending in my scope, made by others (supervisors only)
+    scheduled: int                      # approved decisions waiting for their month
+    account_share: float | None         # None: nobody receiving a benefit yet
+
+
+def account_share(by_state: dict[CaseState, int]) -> float | None:
+    """The share paid by account: cases paid by account ÷ cases receiving a monthly benefit
+    (every state whose `receiving` is set in the workflow table: from identity verification to
+    paid in cash; suspended and terminated cases receive nothing). The one definition, for the
+    home page now and the targets of a later issue."""
+    receiving = sum(by_state[s] for s in RECEIVING)
+    return by_state[CaseState.PAID_BY_ACCOUNT] / receiving if receiving else None
+
+
+def home_of(session: Session, user: User, today: date) -> Home:
+    by_state = state_counts(session, user)
+    calendar = working_calendar(session)
+    over = capped_count(session, scoped_cases(user, Case.id).where(
+        *conditions(QueueFilter(state=None, deadline="over"), user.id, today, calendar)))
+    soon = capped_count(session, scoped_cases(user, Case.id).where(
+        *conditions(QueueFilter(state=None, deadline="soon"), user.id, today, calendar)))
+    pending = Proposal.status == ProposalStatus.PENDING
+    deciding = user.role is Role.SUPERVISOR
+    mine, others, scheduled = session.execute(
+        select(func.count(case((and_(pending, Proposal.proposed_by_id == user.id), 1))),
+               func.count(case((and_(pending, Proposal.proposed_by_id != user.id), 1))),
+               func.count(case((Proposal.status == ProposalStatus.SCHEDULED, 1))))
+        .where(proposal_scope(user), Proposal.status.in_((ProposalStatus.PENDING, ProposalStatus.SCHEDULED)))).one()
+    return Home(by_state, over, soon, mine, others if deciding else 0, scheduled, account_share(by_state))
