@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
@@ -22,9 +23,9 @@ from workflow import engine, four_eyes
 from workflow.table import STATES, TRANSITIONS, TransitionSpec
 
 
-PENDING_EXISTS = "Hồ sơ đang có một đề xuất chờ phê duyệt; chưa thể lập đề xuất khác."
-SCHEDULED_EXISTS = ("Hồ sơ đang có một quyết định đã phê duyệt, chờ đến tháng có hiệu lực; chưa thể lập đề xuất "
-                    "khác cho đến khi quyết định đó có hiệu lực.")
+PENDING_EXISTS = _l("Hồ sơ đang có một đề xuất chờ phê duyệt; chưa thể lập đề xuất khác.")
+SCHEDULED_EXISTS = _l("Hồ sơ đang có một quyết định đã phê duyệt, chờ đến tháng có hiệu lực; chưa thể lập đề xuất "
+                      "khác cho đến khi quyết định đó có hiệu lực.")
 _OPEN = (ProposalStatus.PENDING, ProposalStatus.SCHEDULED)
 
 
@@ -54,6 +55,12 @@ def may_decide(user: User, proposal: Proposal | None) -> bool:
     """Whether `user` may approve or reject `proposal` (a supervisor who did not propose it)."""
     return (proposal is not None and proposal.status is ProposalStatus.PENDING
             and user.role is Role.SUPERVISOR and proposal.proposed_by_id != user.id)
+
+
+def may_withdraw(user: User, proposal: Proposal | None) -> bool:
+    """Whether `user` may withdraw `proposal`: its own proposer, while it still waits for a decision."""
+    return (proposal is not None and proposal.status is ProposalStatus.PENDING
+            and user.is_active and proposal.proposed_by_id == user.id)
 
 
 def pending_proposal(session: Session, case_id: int) -> Proposal | None:
@@ -120,8 +127,8 @@ def approve(session: Session, actor: Actor, user: User, proposal: Proposal, reas
     _check_decider(user, proposal)
     case = proposal.case
     if case.version != proposal.case_version:
-        raise DomainError("Hồ sơ đã thay đổi sau khi đề xuất được lập, nên không thể phê duyệt. "
-                          "Hãy từ chối đề xuất này; cán bộ lập đề xuất mới nếu vẫn cần.")
+        raise DomainError(_("Hồ sơ đã thay đổi sau khi đề xuất được lập, nên không thể phê duyệt. "
+                            "Hãy từ chối đề xuất này; cán bộ lập đề xuất mới nếu vẫn cần."))
     spec = _spec(proposal.trigger)
     _ensure_allowed(case, spec)
     effective = effective_from(proposal.trigger, proposal.payload)
@@ -147,35 +154,53 @@ def reject(session: Session, actor: Actor, user: User, proposal: Proposal, reaso
     """
     _check_decider(user, proposal)
     if not (reason or "").strip():
-        raise DomainError("Cần ghi lý do từ chối.", "reason")
+        raise DomainError(_("Cần ghi lý do từ chối."), "reason")
     _claim(session, user, proposal, ProposalStatus.REJECTED, reason)
     audit.record(session, actor, "proposal.reject", case_id=proposal.case_id, proposal=proposal,
                  reason=reason, detail={"trigger": proposal.trigger, "proposed_by": proposal.proposed_by.username})
+
+
+def withdraw(session: Session, actor: Actor, user: User, proposal: Proposal) -> None:
+    """The proposer takes back a proposal still waiting for a decision; the case stays as it is,
+    and a new proposal may then be made on it.
+
+    :raise NotPermitted: not the proposer.
+    :raise DomainError: already decided or withdrawn (also when a decision won the race).
+    """
+    if proposal.proposed_by_id != user.id or not user.is_active:
+        raise NotPermitted(_("Chỉ người lập đề xuất mới được rút đề xuất."))
+    if proposal.status is not ProposalStatus.PENDING:
+        raise DomainError(_("Đề xuất này đã được xử lý nên không thể rút."))
+    # The same guarded UPDATE as a decision: a withdrawal racing an approval, one of them wins.
+    _claim(session, user, proposal, ProposalStatus.WITHDRAWN, None)
+    audit.record(session, actor, "proposal.withdraw", case_id=proposal.case_id, proposal=proposal,
+                 detail={"trigger": proposal.trigger, "proposed_by": user.username})
 
 
 def _spec(trigger: str) -> TransitionSpec:
     try:
         return TRANSITIONS[trigger]
     except KeyError:
-        raise DomainError(f"Không có thao tác «{trigger}».") from None
+        raise DomainError(_("Không có thao tác «%(trigger)s».", trigger=trigger)) from None
 
 
 def _check_role(user: User, spec: TransitionSpec) -> None:
     if user.role not in spec.roles:
-        raise NotPermitted(f"Vai trò {user.role.label} không được thực hiện «{spec.label}».")
+        raise NotPermitted(_("Vai trò %(role)s không được thực hiện «%(action)s».", role=user.role.label,
+                             action=spec.label))
 
 
 def _ensure_allowed(case: Case, spec: TransitionSpec) -> None:
     if case.status not in spec.sources:
-        raise DomainError(f"Không thể «{spec.label}» khi hồ sơ đang ở trạng thái "
-                          f"«{STATES[case.status].label}».")
+        raise DomainError(_("Không thể «%(action)s» khi hồ sơ đang ở trạng thái «%(state)s».",
+                            action=spec.label, state=STATES[case.status].label))
 
 
 def _propose(session: Session, actor: Actor, user: User, case: Case, spec: TransitionSpec,
              payload: dict, reason: str | None) -> Proposal:
     open_one = pending_proposal(session, case.id)
     if open_one is not None:
-        raise DomainError(SCHEDULED_EXISTS if open_one.status is ProposalStatus.SCHEDULED else PENDING_EXISTS)
+        raise DomainError(str(SCHEDULED_EXISTS if open_one.status is ProposalStatus.SCHEDULED else PENDING_EXISTS))
     # Check the data now, on a copy of nothing: run the effect and undo it, so a proposal that
     # could never be approved is refused while the officer still has the form in front of them.
     _dry_run(session, user, case, spec, payload)
@@ -185,7 +210,7 @@ def _propose(session: Session, actor: Actor, user: User, case: Case, spec: Trans
         proposed_by_id=user.id, proposed_at=utcnow(),
     )
     session.add(proposal)
-    with unique_or(PENDING_EXISTS):
+    with unique_or(str(PENDING_EXISTS)):
         session.flush()
     audit.record(session, actor, "proposal.create", case=case, proposal=proposal, reason=reason,
                  detail={"trigger": spec.trigger, "state": case.status, "data": payload})
@@ -222,7 +247,8 @@ def fire_transition(session: Session, actor: Actor, user: User | None, case: Cas
             engine.fire(case, spec.trigger,
                         apply=lambda c: notes.update(effects.apply(session, c, spec.trigger, payload, user)))
     except engine.TransitionNotAllowed:
-        raise DomainError(f"Không thể «{spec.label}» từ trạng thái «{STATES[from_state].label}».") from None
+        raise DomainError(_("Không thể «%(action)s» từ trạng thái «%(state)s».", action=spec.label,
+                            state=STATES[from_state].label)) from None
     changes = diff(before, snapshot(case))
     changes.pop("status", None)
     if not spec.needs_approval:
@@ -240,20 +266,21 @@ def _refuse_unapproved_replacement(spec: TransitionSpec, state, changes: dict) -
     """A transition without approval records money and identity data the first time only."""
     replaced = four_eyes.replaced_without_approval(state, changes)
     if replaced:
-        raise DomainError(
-            f"«{spec.label}» không được thay {four_eyes.labels(replaced)} đã ghi trong hồ sơ. Thay đổi tài khoản "
-            f"cần lãnh đạo khác phê duyệt: hãy dùng «{TRANSITIONS['change_account'].label}».", replaced[0])
+        raise DomainError(_(
+            "«%(action)s» không được thay %(fields)s đã ghi trong hồ sơ. Thay đổi tài khoản cần lãnh đạo khác "
+            "phê duyệt: hãy dùng «%(change)s».", action=spec.label, fields=four_eyes.labels(replaced),
+            change=TRANSITIONS["change_account"].label), replaced[0])
 
 
 def _check_decider(user: User, proposal: Proposal) -> None:
     if may_decide(user, proposal):
         return
     if user.role is not Role.SUPERVISOR:
-        raise NotPermitted("Chỉ lãnh đạo phê duyệt mới được duyệt hoặc từ chối đề xuất.")
+        raise NotPermitted(_("Chỉ lãnh đạo phê duyệt mới được duyệt hoặc từ chối đề xuất."))
     if proposal.proposed_by_id == user.id:
-        raise NotPermitted("Không được tự phê duyệt hoặc từ chối đề xuất do chính mình lập.")
+        raise NotPermitted(_("Không được tự phê duyệt hoặc từ chối đề xuất do chính mình lập."))
     if proposal.status is not ProposalStatus.PENDING:
-        raise DomainError("Đề xuất này đã được xử lý.")
+        raise DomainError(_("Đề xuất này đã được xử lý."))
 
 
 # Built once, and run on the connection: the ORM's bulk-update path cost ten times the UPDATE.
@@ -272,5 +299,5 @@ def _claim(session: Session, user: User, proposal: Proposal, status: ProposalSta
         "proposal_id": proposal.id, "decision": status, "decider_id": user.id, "decided_on": utcnow(),
         "reason_given": reason, "effective_on": takes_effect_on}).rowcount
     if claimed != 1:
-        raise DomainError("Đề xuất này vừa được người khác xử lý.")
+        raise DomainError(_("Đề xuất này vừa được người khác xử lý."))
     session.expire(proposal, ["status", "decided_by_id", "decided_at", "decision_reason", "takes_effect_on"])

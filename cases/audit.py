@@ -9,6 +9,8 @@ still make one unbroken chain.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -165,5 +167,20 @@ def _drop_staged(session: Session) -> None:
 
 def pending_count(session: Session) -> int:
     return len(session.info.get(_PENDING, []))
+
+
+@contextmanager
+def savepoint(session: Session):
+    """A SAVEPOINT for one case of a batch (bulk actions, batch decisions): when the block raises,
+    the savepoint is rolled back and so are the audit records staged inside it. Rolling back a
+    savepoint is not the session's rollback, so `_drop_staged` would keep them and the next commit
+    would chain records of changes that never happened."""
+    staged = pending_count(session)
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        del session.info.get(_PENDING, [])[staged:]
+        raise
 
 

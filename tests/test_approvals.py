@@ -63,7 +63,7 @@ def test_a_proposal_keeps_the_case_where_it_is(people, make_case, make_client):
     page = text_of(officer.get(response.headers["Location"]))
     assert f"Đã gửi đề xuất «{SUSPEND}» chờ lãnh đạo phê duyệt." in page
     assert "Đang chờ phê duyệt" in page
-    assert f"Đề xuất «{SUSPEND}»</strong> do Hoàng Thị Lan lập lúc" in page
+    assert f"Đề xuất «{SUSPEND}»</strong> do Hoàng Thị Lan (Cán bộ xã) lập lúc" in page
     assert 'data-state="payment_method">Chờ đăng ký phương thức chi trả<' in page
     assert case_row(case.id) == before
     proposal = pending_of(case.id)
@@ -144,7 +144,7 @@ def test_another_supervisor_in_scope_approves(approver, people, make_case, make_
     assert (record.case_id, record.proposal_id, record.actor_username) == (case.id, proposal.id, people[approver].username)
     # the history on the case page: what, who, when, why
     assert f"Phê duyệt: {SUSPEND}" in page
-    assert people[approver].username in page
+    assert f"{people[approver].full_name} (Lãnh đạo phê duyệt)" in page
     assert vn_datetime(record.occurred_at) in page
     assert "Chờ đăng ký phương thức chi trả → Tạm dừng" in page
     assert "Lý do: Đúng quy định" in page

@@ -21,10 +21,13 @@ class ProposalStatus(str, enum.Enum):
     # becomes APPROVED, or NOT_APPLIED when the case changed meanwhile (flagged to supervisors).
     SCHEDULED = "scheduled"
     NOT_APPLIED = "not_applied"
+    # Taken back by its proposer while it was still pending; the case never moved.
+    WITHDRAWN = "withdrawn"
 
 
 # A case takes one open proposal at most: one waiting for a decision, or one waiting for its month.
 OPEN = "status IN ('pending', 'scheduled')"
+PENDING_ONLY = "status = 'pending'"
 
 
 class Proposal(db.Model):
@@ -36,6 +39,11 @@ class Proposal(db.Model):
         # A case's pending proposal, and the pending marks of a queue page (case_id IN (...)):
         # with status in the key, SQLite's planner stops preferring the status index above.
         Index("ix_proposals_case_status", "case_id", "status", "proposed_at"),
+        # The approvals inbox (cases.inbox): what waits in each commune, of each kind, oldest first.
+        # Partial, so it holds the few proposals waiting, not the decided hundreds of thousands
+        # (migration 0013).
+        Index("ix_proposals_pending_commune", "commune_id", "trigger", "proposed_at", "id",
+              sqlite_where=text(PENDING_ONLY), postgresql_where=text(PENDING_ONLY)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
