@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from flask_babel import gettext as _
+
 from cases.models.case import Sex
 from cases.reference import id_province_prefixes
 
@@ -38,18 +40,20 @@ def check_national_id(number: str, birth_date: date | None, sex: Sex | None) -> 
     """
     number = (number or "").strip().replace(" ", "")
     if not _TWELVE_DIGITS.fullmatch(number):
-        raise CheckFailed("Số CCCD phải gồm đúng 12 chữ số.")
+        raise CheckFailed(_("Số CCCD phải gồm đúng 12 chữ số."))
     if number[:3] not in id_province_prefixes():
-        raise CheckFailed(f"Mã tỉnh {number[:3]} ở 3 số đầu của CCCD không tồn tại.")
+        raise CheckFailed(_("Mã tỉnh %(code)s ở 3 số đầu của CCCD không tồn tại.", code=number[:3]))
     if birth_date is not None and sex is not None:
         expected = id_century_sex_digit(birth_date.year, sex)
         digit = int(number[3])
         if digit // 2 != expected // 2:
-            raise CheckFailed(f"Chữ số thứ 4 của CCCD ({digit}) không khớp với thế kỷ của năm sinh {birth_date.year}.")
+            raise CheckFailed(_("Chữ số thứ 4 của CCCD (%(digit)s) không khớp với thế kỷ của năm sinh %(year)s.",
+                                digit=digit, year=birth_date.year))
         if digit != expected:
-            raise CheckFailed(f"Chữ số thứ 4 của CCCD ({digit}) không khớp với giới tính trong hồ sơ.")
+            raise CheckFailed(_("Chữ số thứ 4 của CCCD (%(digit)s) không khớp với giới tính trong hồ sơ.", digit=digit))
         if number[4:6] != f"{birth_date.year % 100:02d}":
-            raise CheckFailed(f"Chữ số thứ 5–6 của CCCD ({number[4:6]}) không khớp với năm sinh {birth_date.year}.")
+            raise CheckFailed(_("Chữ số thứ 5–6 của CCCD (%(digits)s) không khớp với năm sinh %(year)s.",
+                                digits=number[4:6], year=birth_date.year))
     return number
 
 
@@ -59,15 +63,15 @@ def check_mobile(number: str) -> str:
     if number.startswith("+84"):
         number = "0" + number[3:]
     if not _TEN_DIGITS.fullmatch(number):
-        raise CheckFailed("Số điện thoại di động phải gồm 10 chữ số, bắt đầu bằng 0.")
+        raise CheckFailed(_("Số điện thoại di động phải gồm 10 chữ số, bắt đầu bằng 0."))
     if number[:3] not in MOBILE_PREFIXES:
-        raise CheckFailed(f"Đầu số {number[:3]} không phải đầu số di động đang dùng.")
+        raise CheckFailed(_("Đầu số %(prefix)s không phải đầu số di động đang dùng.", prefix=number[:3]))
     return number
 
 
 def check_birth_date(value: date, today: date) -> date:
     if value > today:
-        raise CheckFailed("Ngày sinh không được ở tương lai.")
+        raise CheckFailed(_("Ngày sinh không được ở tương lai."))
     if value.year < 1900:
-        raise CheckFailed("Năm sinh phải từ 1900 trở đi.")
+        raise CheckFailed(_("Năm sinh phải từ 1900 trở đi."))
     return value

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from flask_babel import gettext as _
+
 from sqlalchemy.orm import Session
 
 from cases import reference
 from cases.changes import local_today
 from cases.checks import CheckFailed, check_national_id
-from cases.entry import DuplicateNationalId, ensure_unique_national_id, monthly_amount
+from cases.entry import DuplicateNationalId, check_category_age, ensure_unique_national_id, monthly_amount
 from cases.errors import DomainError
 from cases.models import AccountHolder, Case, PaymentMethod, PolicyGroup, Sex, User
 from cases.models.case import IdentitySource
@@ -60,7 +62,7 @@ def month_after(day: date) -> date:
 def _provider(session: Session, case: Case, provider_id) -> int:
     serving = provider_serving(session, int(provider_id), case.province_id) if provider_id else None
     if serving is None:
-        raise DomainError("Tổ chức chi trả không phục vụ tỉnh của hồ sơ này.", "provider_id")
+        raise DomainError(_("Tổ chức chi trả không phục vụ tỉnh của hồ sơ này."), "provider_id")
     return serving
 
 
@@ -77,11 +79,13 @@ def verify_identity(session: Session, case: Case, p: dict) -> dict:
     reason (finding 8: a mistyped number silently replaced the registered one)."""
     verified_on = _date(p, "verified_on")
     if verified_on is not None and verified_on > local_today():
-        raise DomainError("Ngày xác thực không được sau ngày hôm nay.", "verified_on")
+        raise DomainError(_("Ngày xác thực không được sau ngày hôm nay."), "verified_on")
     if p.get("full_name"):
         case.full_name = p["full_name"].strip()
     if p.get("birth_date"):
         case.birth_date = _date(p, "birth_date")
+        # A corrected birth date must still fit the category's age rule, as at registration.
+        check_category_age(case.category_code, case.birth_date, local_today())
     if p.get("sex"):
         case.sex = Sex(p["sex"])
     number = _checked_id(p["national_id"], case.birth_date, case.sex, "national_id")
@@ -100,12 +104,12 @@ def verify_identity(session: Session, case: Case, p: dict) -> dict:
 
 def _correction_reason(p: dict) -> str:
     if not p.get("id_correction"):
-        raise DomainError("Số CCCD đã đối chiếu khác số đang ghi trong hồ sơ. Nếu số trong hồ sơ bị ghi sai, "
-                          "hãy đánh dấu «Đính chính số CCCD» và ghi lý do; nếu không, hãy nhập đúng số "
-                          "đang ghi.", "national_id")
+        raise DomainError(_("Số CCCD đã đối chiếu khác số đang ghi trong hồ sơ. Nếu số trong hồ sơ bị ghi sai, "
+                            "hãy đánh dấu «Đính chính số CCCD» và ghi lý do; nếu không, hãy nhập đúng số "
+                            "đang ghi."), "national_id")
     reason = (p.get("correction_reason") or "").strip()
     if not reason:
-        raise DomainError("Cần ghi lý do đính chính số CCCD.", "correction_reason")
+        raise DomainError(_("Cần ghi lý do đính chính số CCCD."), "correction_reason")
     return reason
 
 
@@ -121,7 +125,7 @@ def _record_account(session: Session, case: Case, p: dict) -> None:
         case.account_holder_name, case.account_holder_national_id = case.full_name, case.national_id
     else:
         if not p.get("holder_name") or not p.get("holder_national_id"):
-            raise DomainError("Tài khoản của người giám hộ/người được ủy quyền: cần họ tên và số CCCD của họ.",
+            raise DomainError(_("Tài khoản của người giám hộ/người được ủy quyền: cần họ tên và số CCCD của họ."),
                               "holder_name")
         case.account_holder_name = p["holder_name"].strip()
         case.account_holder_national_id = _checked_id(p["holder_national_id"], None, None, "holder_national_id")
@@ -145,7 +149,7 @@ def change_account(session: Session, case: Case, p: dict) -> None:
     before = [getattr(case, k) for k in _ACCOUNT]
     _record_account(session, case, p)
     if [getattr(case, k) for k in _ACCOUNT] == before:
-        raise DomainError("Tài khoản nhập vào giống tài khoản đang ghi trong hồ sơ; không có gì để thay đổi.",
+        raise DomainError(_("Tài khoản nhập vào giống tài khoản đang ghi trong hồ sơ; không có gì để thay đổi."),
                           "account_number")
 
 
@@ -194,7 +198,7 @@ def record_account_opened(session: Session, case: Case, p: dict) -> None:
 @effect("confirm_account_payment")
 def confirm_account_payment(session: Session, case: Case, p: dict) -> None:
     if not case.account_number:
-        raise DomainError("Chưa có số tài khoản: hãy ghi nhận tài khoản đã mở trước khi xác nhận chi trả.")
+        raise DomainError(_("Chưa có số tài khoản: hãy ghi nhận tài khoản đã mở trước khi xác nhận chi trả."))
     case.last_paid_month = _month(p, "month_paid")
     case.last_payment_reference = p.get("reference") or None
     case.payment_failure_reason = None
@@ -219,7 +223,7 @@ def switch_to_cash(session: Session, case: Case, p: dict) -> None:
 
 def _legal_reason(case: Case, code: str, allowed: dict) -> str:
     if code not in {r.code for r in allowed[case.policy_group]}:
-        raise DomainError("Căn cứ pháp lý không áp dụng cho nhóm đối tượng của hồ sơ này.", "reason_code")
+        raise DomainError(_("Căn cứ pháp lý không áp dụng cho nhóm đối tượng của hồ sơ này."), "reason_code")
     return code
 
 

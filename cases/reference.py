@@ -15,6 +15,8 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+
 from cases.models.case import PolicyGroup
 
 DATA = Path(__file__).parent / "data"
@@ -51,12 +53,59 @@ _REASON_VI = {
 }
 
 
+# The ages a category requires (Decree 20/2021 Art. 5–6), read from the rules file's wording: each
+# category's age range(s) [from, to) in whole years, None for no bound. A coefficient's condition
+# narrows its category; a category (or point of Art. 5 k5) without one carries its own. A person
+# fits when their age is in any of the ranges. Kept here, next to the categories they belong to.
+Ages = tuple[tuple[int | None, int | None], ...]
+_CHILD, _ADULT, _ELDERLY = (None, 16), (16, 60), (60, None)
+_AGES_OF_CONDITION: dict[str, Ages] = {
+    "under 4 years": ((None, 4),), "4 years and older": ((4, 16),),
+    "under 4": ((None, 4),), "4 to under 16": ((4, 16),),
+    "60 to 80": ((60, 80),), "80 and over": ((80, None),),
+    "dac biet nang (especially severe), adult": (_ADULT,), "dac biet nang, child or elderly": (_CHILD, _ELDERLY),
+    "nang (severe), adult": (_ADULT,), "nang, child or elderly": (_CHILD, _ELDERLY),
+}
+# Khoản (and point) → the ages of the whole category, when no condition narrows it.
+_AGES_OF_CATEGORY: dict[str, Ages] = {
+    "1": (_CHILD,), "2": ((16, 23),), "3": (_CHILD,), "5a": (_ELDERLY,), "5b": ((75, 80),), "5c": ((80, None),),
+    "5d": (_ELDERLY,), "7": ((None, 3),),
+}
+# How a refusal words each rule (through the catalogue when shown).
+_AGE_RULE_VI = {
+    "1": _l("dưới 16 tuổi"), "2": _l("từ đủ 16 đến 22 tuổi"), "3": _l("dưới 16 tuổi"), "5a": _l("từ đủ 60 tuổi"),
+    "5b": _l("từ đủ 75 đến dưới 80 tuổi"), "5c": _l("từ đủ 80 tuổi"), "5d": _l("từ đủ 60 tuổi"), "7": _l("dưới 3 tuổi"),
+    "under 4 years": _l("dưới 4 tuổi"), "4 years and older": _l("từ đủ 4 đến dưới 16 tuổi"),
+    "under 4": _l("dưới 4 tuổi"), "4 to under 16": _l("từ đủ 4 đến dưới 16 tuổi"),
+    "60 to 80": _l("từ đủ 60 đến dưới 80 tuổi"), "80 and over": _l("từ đủ 80 tuổi"),
+    "adult": _l("từ đủ 16 đến dưới 60 tuổi"), "child or elderly": _l("dưới 16 tuổi hoặc từ đủ 60 tuổi"),
+}
+
+
 @dataclass(frozen=True)
 class Category:
     code: str
     group: PolicyGroup
     label: str
     coefficient: float | None  # None for NCC: the amount is entered
+    ages: Ages = ()            # empty: no age condition
+    age_rule: object = ""      # the condition as the rule says it (a lazy string: str() it to show)
+    label_en: str = ""         # the rules file's English wording (NCC groups have none: Vietnamese)
+
+    def label_in(self, language: str) -> str:
+        return self.label_en if language == "en" and self.label_en else self.label
+
+    def fits_age(self, age: int) -> bool:
+        return not self.ages or any((low is None or age >= low) and (high is None or age < high)
+                                    for low, high in self.ages)
+
+
+def _age_condition(k: int, point: str, condition: str) -> tuple[Ages, object]:
+    if condition in _AGES_OF_CONDITION:   # the disability conditions are worded by whom they cover
+        worded = next((w for w in ("adult", "child or elderly") if condition.endswith(w)), condition)
+        return _AGES_OF_CONDITION[condition], _AGE_RULE_VI[worded]
+    key = f"{k}{point}"
+    return _AGES_OF_CATEGORY.get(key, ()), _AGE_RULE_VI.get(key, "")
 
 
 @dataclass(frozen=True)
@@ -91,7 +140,12 @@ def categories() -> dict[str, Category]:
                 details = [d for d in (_POINT_VI.get(sub["point"]), _CONDITION_VI.get(coef.get("condition", ""))) if d]
                 if details:
                     label += " — " + ", ".join(details)
-                found.append(Category(code, PolicyGroup.BTXH, f"{label} (hệ số {coef['he_so']:g})", coef["he_so"]))
+                ages, rule = _age_condition(cat["k"], sub["point"], coef.get("condition", ""))
+                english = ", ".join(d for d in (sub.get("en"), coef.get("condition")) if d)
+                label_en = (f"Art. 5 cl. {cat['k']}{sub['point']}: {cat['en']}" + (f" — {english}" if english else "")
+                            + f" (coefficient {coef['he_so']:g})")
+                found.append(Category(code, PolicyGroup.BTXH, f"{label} (hệ số {coef['he_so']:g})", coef["he_so"],
+                                      ages, rule, label_en))
     with open(DATA / "ncc_groups.csv", encoding="utf-8") as f:
         found += [Category(r["code"], PolicyGroup.NCC, r["name"], None) for r in csv.DictReader(f)]
     return {c.code: c for c in found}
@@ -103,6 +157,27 @@ def categories_of(group: PolicyGroup) -> list[Category]:
 
 def _reasons(entries: list[dict]) -> list[ReasonCode]:
     return [ReasonCode(e["code"], f"{e['code']} — {e.get('vi') or _REASON_VI.get(e['code']) or e['en']}") for e in entries]
+
+
+@cache
+def reason_texts() -> dict[str, tuple[str, str]]:
+    """Every legal reason code (suspension and termination, BTXH and NCC) → its (Vietnamese,
+    English) text from the rules file."""
+    r, texts = rules(), {}
+    btxh, ncc = r["btxh_monthly_allowance_status_rules"], r["ncc_preferential_allowance_status_rules"]
+    for entries in (btxh["tam_dung"]["reasons"], btxh["thoi_huong_tro_cap_xa_hoi_hang_thang"]["reasons"],
+                    ncc["tam_dinh_chi"], ncc["cham_dut"]):
+        for e in entries:
+            texts[e["code"]] = (e.get("vi") or _REASON_VI.get(e["code"]) or e["en"], e.get("en") or e.get("vi") or "")
+    return texts
+
+
+def reason_label(code: str, language: str = "vi") -> str:
+    """`TT02.D2.K3.c — <legal text>` in `language` ("vi" or "en"); the code alone if unknown."""
+    texts = reason_texts().get(code)
+    if texts is None:
+        return code
+    return f"{code} — {texts[1] if language == 'en' else texts[0]}"
 
 
 @cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from cases import audit
@@ -12,7 +13,7 @@ from cases.actions import PENDING_EXISTS, pending_proposal, propose
 from cases.audit import Actor
 from cases.changes import check_version, diff, snapshot, touch, unique_or, utcnow
 from cases.checks import CheckFailed, check_birth_date, check_mobile, check_national_id
-from cases.entry import DUPLICATE_ID, ensure_unique_national_id, monthly_amount
+from cases.entry import DUPLICATE_ID, check_category_age, ensure_unique_national_id, monthly_amount
 from cases.errors import DomainError, NotPermitted
 from cases.models import Case, Commune, Proposal, User, Village
 from cases.roles import Role
@@ -45,7 +46,7 @@ class Edit:
 
 def require_writer(user: User) -> None:
     if not may_register(user):
-        raise NotPermitted("Tài khoản của bạn chỉ được xem, không được thay đổi hồ sơ.")
+        raise NotPermitted(_("Tài khoản của bạn chỉ được xem, không được thay đổi hồ sơ."))
 
 
 def may_register(user: User) -> bool:
@@ -87,9 +88,9 @@ def edit_case(session: Session, actor: Actor, user: User, case: Case, data: dict
     require_writer(user)
     check_version(case, version)
     if not may_edit(user, case):
-        raise DomainError("Hồ sơ đã thôi hưởng; không sửa được nữa.")
+        raise DomainError(_("Hồ sơ đã thôi hưởng; không sửa được nữa."))
     merged = {k: getattr(case, k) for k in PERSON_FIELDS} | {k: v for k, v in data.items() if k in PERSON_FIELDS}
-    values = _checked(session, user, merged, today, case_id=case.id)
+    values = _checked(session, user, merged, today, case_id=case.id, before=case)
     held = four_eyes.held_for_approval(case.status, {k: v for k, v in values.items() if getattr(case, k) != v})
     if held and pending_proposal(session, case.id) is not None:
         raise DomainError(PENDING_EXISTS, next(iter(held)))
@@ -108,19 +109,20 @@ def edit_case(session: Session, actor: Actor, user: User, case: Case, data: dict
     return Edit(saved, held, proposal)
 
 
-def _checked(session: Session, user: User, values: dict, today: date, case_id: int | None) -> dict:
+def _checked(session: Session, user: User, values: dict, today: date, case_id: int | None,
+             before: Case | None = None) -> dict:
     # A field left empty on a form arrives as "": store it as no value. Otherwise every empty
     # text field is an "edit" (None → "") on each save, and a second case saved without an ID
     # number collides with the first on the unique index of live ID numbers ("" = "").
     values = {k: (v.strip() or None) if type(v) is str else v for k, v in values.items()}  # not str enums
     commune = session.get(Commune, values.get("commune_id"))
     if commune is None or not may_see_commune(user, commune):
-        raise DomainError("Xã/phường không thuộc phạm vi bạn quản lý.", "commune_id")
+        raise DomainError(_("Xã/phường không thuộc phạm vi bạn quản lý."), "commune_id")
     values["province_id"] = commune.province_id
     if values.get("village_id"):
         village = session.get(Village, values["village_id"])
         if village is None or village.commune_id != commune.id:
-            raise DomainError("Thôn/khối không thuộc xã/phường đã chọn.", "village_id")
+            raise DomainError(_("Thôn/khối không thuộc xã/phường đã chọn."), "village_id")
     else:
         values["village_id"] = None
     try:
@@ -136,6 +138,11 @@ def _checked(session: Session, user: User, values: dict, today: date, case_id: i
         raise DomainError(str(failure)) from None
     if values.get("national_id"):
         ensure_unique_national_id(session, values["national_id"], case_id, user)
+    # The age rule is checked when the category or the birth date is entered or changed: a person
+    # who has since grown past their category's age is a review for the officer, not a reason to
+    # refuse every other correction to the case.
+    if before is None or (before.category_code, before.birth_date) != (values["category_code"], values["birth_date"]):
+        check_category_age(values.get("category_code"), values["birth_date"], today)
     values["monthly_amount"] = monthly_amount(values, today)
     return values
 

@@ -1,42 +1,76 @@
-"""One form per transition of the workflow table (`TransitionSpec.form` names the class here)."""
+"""One form per transition of the workflow table (`TransitionSpec.form` names the class here).
+
+A form is prefilled where the case or the day knows the answer (the registered ID number, today's
+date, this month), and refuses a day that has not come yet where the form records something that
+happened (a verification, a consent, an account opened, a payment), beside the field.
+"""
 from __future__ import annotations
 
-from wtforms import BooleanField, IntegerField, RadioField
-from wtforms.validators import NumberRange, Optional
+from flask_babel import get_locale, lazy_gettext as _l
+from wtforms import BooleanField, DateField, IntegerField, RadioField
+from wtforms.validators import NumberRange, Optional, ValidationError
 
 from cases import reference
 from cases.changes import local_today
-from cases.models import AccountHolder
-from cases.models.case import IdentitySource
 from cases.organisation import provider_choices
 from extensions import db
-from forms.base import VersionedForm, choice, date_field, long_text, month_field, options, text
+from forms.base import REQUIRED, VersionedForm, choice, date_field, long_text, month_field, options, text
 from forms.case import SEX_CHOICES
+from views.present.labels import (ACCOUNT_HOLDER_LABELS, CASH_REASON_LABELS, IDENTITY_PROBLEM_LABELS,
+                                  IDENTITY_SOURCE_LABELS, PAYMENT_FAILURE_LABELS)
 from workflow.table import TRANSITIONS
 
 
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")   # as forms.base.date_field: picked, or typed dd/mm/yyyy
+
+
+class NotInFuture:
+    """A day (or a month) that has already come: what the form records has happened."""
+
+    def __init__(self, message, month: bool = False):
+        self.message, self.month = message, month
+
+    def __call__(self, form, field) -> None:
+        today = local_today()
+        if field.data and field.data > (today.replace(day=1) if self.month else today):
+            raise ValidationError(str(self.message))
+
+
+def past_date(label, message) -> DateField:
+    """A required date that has already come (`message` beside the field when not)."""
+    return DateField(label, format=list(DATE_FORMATS), validators=[REQUIRED, NotInFuture(message)])
+
+
 class TransitionForm(VersionedForm):
-    note = long_text("Ghi chú / lý do", 500)
+    note = long_text(_l("Ghi chú / lý do"), 500)
+    # Fields filled with today's date (or this month) when the form is first shown.
+    today_fields: tuple[str, ...] = ()
+    month_fields: tuple[str, ...] = ()
 
     def __init__(self, *args, case=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.case = case
+        if not self.is_submitted():
+            today = local_today()
+            for name in self.today_fields:
+                if name in self._fields and not self[name].data:
+                    self[name].data = today
+            for name in self.month_fields:
+                if name in self._fields and not self[name].data:
+                    self[name].data = today.replace(day=1)
 
 
 class VerifyIdentityForm(TransitionForm):
-    national_id = text("Số CCCD đã đối chiếu", 12, required=True)
-    source = choice("Nguồn xác thực", [
-        (IdentitySource.POLICE_LIST.value, "Danh sách Công an xã trả về"),
-        (IdentitySource.VNEID.value, "Ứng dụng VNeID"),
-        (IdentitySource.POPULATION_DB.value, "Cơ sở dữ liệu quốc gia về dân cư"),
-    ])
-    verified_on = date_field("Ngày xác thực")
-    full_name = text("Sửa họ tên (nếu CSDL dân cư khác)", 120)
-    birth_date = date_field("Sửa ngày sinh (nếu khác)", required=False)
-    sex = RadioField("Sửa giới tính (nếu khác)", choices=options([("", "Không sửa")] + SEX_CHOICES),
+    today_fields = ("verified_on",)
+    national_id = text(_l("Số CCCD đã đối chiếu"), 12, required=True)
+    source = choice(_l("Nguồn xác thực"), IDENTITY_SOURCE_LABELS.items())
+    verified_on = past_date(_l("Ngày xác thực"), _l("Ngày xác thực không được sau ngày hôm nay."))
+    full_name = text(_l("Sửa họ tên (nếu CSDL dân cư khác)"), 120)
+    birth_date = date_field(_l("Sửa ngày sinh (nếu khác)"), required=False)
+    sex = RadioField(_l("Sửa giới tính (nếu khác)"), choices=options([("", _l("Không sửa"))] + SEX_CHOICES),
                      validators=[Optional()], default="")
-    id_correction = BooleanField("Đính chính số CCCD: số đã đối chiếu khác số đang ghi trong hồ sơ")
-    correction_reason = text("Lý do đính chính số CCCD", 300)
+    id_correction = BooleanField(_l("Đính chính số CCCD: số đã đối chiếu khác số đang ghi trong hồ sơ"))
+    correction_reason = text(_l("Lý do đính chính số CCCD"), 300)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -44,17 +78,11 @@ class VerifyIdentityForm(TransitionForm):
         # a different one is recorded only as a correction (cases.effects.verify_identity).
         if not self.is_submitted() and self.case is not None:
             self.national_id.data = self.national_id.data or self.case.national_id
-            self.verified_on.data = self.verified_on.data or local_today()
 
 
 class IdentityProblemForm(TransitionForm):
-    problem = choice("Vướng mắc", [
-        ("no_id_card", "Chưa có thẻ CCCD"),
-        ("data_mismatch", "Thông tin không khớp CSDL dân cư"),
-        ("not_found", "Không tìm thấy trong CSDL dân cư"),
-        ("other", "Khác"),
-    ])
-    follow_up_on = date_field("Ngày hẹn xử lý tiếp")
+    problem = choice(_l("Vướng mắc"), IDENTITY_PROBLEM_LABELS.items())
+    follow_up_on = date_field(_l("Ngày hẹn xử lý tiếp"))
 
 
 class _ProviderMixin:
@@ -65,16 +93,13 @@ class _ProviderMixin:
 
 
 class ChooseAccountForm(_ProviderMixin, TransitionForm):
-    holder = choice("Chủ tài khoản", [
-        (AccountHolder.SELF.value, "Chính đối tượng"),
-        (AccountHolder.GUARDIAN.value, "Người giám hộ"),
-        (AccountHolder.PROXY.value, "Người được ủy quyền"),
-    ])
-    holder_name = text("Họ tên chủ tài khoản (nếu không phải đối tượng)", 120)
-    holder_national_id = text("Số CCCD chủ tài khoản (nếu không phải đối tượng)", 12)
-    provider_id = choice("Tổ chức chi trả", [], coerce=int)
-    account_number = text("Số tài khoản (nếu đã có)", 30)
-    consent_date = date_field("Ngày đồng ý")
+    today_fields = ("consent_date",)
+    holder = choice(_l("Chủ tài khoản"), ACCOUNT_HOLDER_LABELS.items())
+    holder_name = text(_l("Họ tên chủ tài khoản (nếu không phải đối tượng)"), 120)
+    holder_national_id = text(_l("Số CCCD chủ tài khoản (nếu không phải đối tượng)"), 12)
+    provider_id = choice(_l("Tổ chức chi trả"), [], coerce=int)
+    account_number = text(_l("Số tài khoản (nếu đã có)"), 30)
+    consent_date = past_date(_l("Ngày đồng ý"), _l("Ngày đồng ý không được sau ngày hôm nay."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -82,18 +107,15 @@ class ChooseAccountForm(_ProviderMixin, TransitionForm):
 
 
 class ChooseCashForm(TransitionForm):
-    reason = choice("Lý do nhận tiền mặt", [
-        ("special_case", "Đối tượng đặc thù (cao tuổi, ốm nặng, khuyết tật không đi lại được, không có người ủy quyền)"),
-        ("declines", "Đối tượng không đồng ý mở tài khoản"),
-        ("other", "Lý do khác"),
-    ])
-    proxy_name = text("Người nhận thay (nếu có)", 120)
+    reason = choice(_l("Lý do nhận tiền mặt"), CASH_REASON_LABELS.items())
+    proxy_name = text(_l("Người nhận thay (nếu có)"), 120)
 
 
 class AccountOpenedForm(_ProviderMixin, TransitionForm):
-    provider_id = choice("Tổ chức chi trả", [], coerce=int)
-    account_number = text("Số tài khoản", 30, required=True)
-    opened_on = date_field("Ngày mở")
+    today_fields = ("opened_on",)
+    provider_id = choice(_l("Tổ chức chi trả"), [], coerce=int)
+    account_number = text(_l("Số tài khoản"), 30, required=True)
+    opened_on = past_date(_l("Ngày mở"), _l("Ngày mở tài khoản không được sau ngày hôm nay."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -102,23 +124,22 @@ class AccountOpenedForm(_ProviderMixin, TransitionForm):
 
 class ChangeAccountForm(ChooseAccountForm):
     """The same fields as choosing an account, the number required, and why it changes."""
-    account_number = text("Số tài khoản mới", 30, required=True)
+    account_number = text(_l("Số tài khoản mới"), 30, required=True)
     consent_date = None
-    reason = text("Lý do thay đổi tài khoản", 200, required=True)
+    reason = text(_l("Lý do thay đổi tài khoản"), 200, required=True)
 
 
 class ConfirmPaymentForm(TransitionForm):
-    month_paid = month_field("Tháng chi trả")
-    reference = text("Mã tham chiếu của tổ chức chi trả", 60)
+    month_fields = ("month_paid",)
+    month_paid = month_field(_l("Tháng chi trả"))
+    reference = text(_l("Mã tham chiếu của tổ chức chi trả"), 60)
+
+    def validate_month_paid(self, field) -> None:
+        NotInFuture(_l("Tháng chi trả không được sau tháng hiện tại."), month=True)(self, field)
 
 
 class PaymentFailureForm(TransitionForm):
-    reason = choice("Lý do không chi trả được", [
-        ("account_closed", "Tài khoản đã đóng"),
-        ("wrong_number", "Sai số tài khoản"),
-        ("name_mismatch", "Tên chủ tài khoản không khớp"),
-        ("other", "Khác"),
-    ])
+    reason = choice(_l("Lý do không chi trả được"), PAYMENT_FAILURE_LABELS.items())
 
 
 class SwitchToAccountForm(TransitionForm):
@@ -126,42 +147,46 @@ class SwitchToAccountForm(TransitionForm):
 
 
 class SwitchToCashForm(TransitionForm):
-    reason = text("Lý do chuyển sang tiền mặt", 200, required=True)
+    reason = text(_l("Lý do chuyển sang tiền mặt"), 200, required=True)
 
 
 class _LegalReasonForm(TransitionForm):
-    """Reason codes offered are those of the case's policy group (BTXH or NCC)."""
+    """Reason codes offered are those of the case's policy group (BTXH or NCC), with their legal
+    text in the reader's language."""
     reasons = staticmethod(dict)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         group = self.case.policy_group if self.case is not None else None
-        self.reason_code.choices = options((r.code, r.label) for r in self.reasons().get(group, []))
+        language = getattr(get_locale(), "language", "vi")
+        self.reason_code.choices = options(
+            (r.code, reference.reason_label(r.code, language)) for r in self.reasons().get(group, []))
 
 
 class SuspendForm(_LegalReasonForm):
     reasons = staticmethod(reference.suspension_reasons)
-    reason_code = choice("Căn cứ pháp lý", [])
-    effective_month = month_field("Tạm dừng từ tháng")
-    decision_number = text("Số quyết định", 60, required=True)
+    reason_code = choice(_l("Căn cứ pháp lý"), [])
+    effective_month = month_field(_l("Tạm dừng từ tháng"))
+    decision_number = text(_l("Số quyết định"), 60, required=True)
 
 
 class ResumeForm(TransitionForm):
-    decision_number = text("Số quyết định", 60, required=True)
-    effective_month = month_field("Hưởng lại từ tháng")
-    arrears_months = IntegerField("Số tháng truy lĩnh", default=0,
+    decision_number = text(_l("Số quyết định"), 60, required=True)
+    effective_month = month_field(_l("Hưởng lại từ tháng"))
+    arrears_months = IntegerField(_l("Số tháng truy lĩnh"), default=0,
                                   validators=[Optional(), NumberRange(min=0, max=120)])
 
 
 class TerminateForm(_LegalReasonForm):
+    today_fields = ("event_date",)
     reasons = staticmethod(reference.termination_reasons)
-    reason_code = choice("Căn cứ pháp lý", [])
-    event_date = date_field("Ngày phát sinh sự việc (thôi hưởng từ tháng sau)")
-    decision_number = text("Số quyết định", 60, required=True)
+    reason_code = choice(_l("Căn cứ pháp lý"), [])
+    event_date = date_field(_l("Ngày phát sinh sự việc (thôi hưởng từ tháng sau)"))
+    decision_number = text(_l("Số quyết định"), 60, required=True)
 
 
 class ReopenIdentityForm(TransitionForm):
-    finding = long_text("Sai sót phát hiện", 300, required=True)
+    finding = long_text(_l("Sai sót phát hiện"), 300, required=True)
 
 
 FORMS: dict[str, type[TransitionForm]] = {

@@ -37,7 +37,7 @@ def test_officer_to_supervisor_end_to_end(live_server, browser, make_user):
     log_in(page, live_server, officer.username)
     page.click("text=Thêm hồ sơ")
     page.fill("input[name=full_name]", "Nông Văn Dũng")
-    page.fill("input[name=birth_date]", "1948-05-19")
+    page.fill("input[name=birth_date]", "1944-05-19")
     page.check("input[name=sex][value=male]")
     page.fill("input[name=phone]", "0912 345 678")
     page.check("input[name=policy_group][value=btxh]")
@@ -47,7 +47,7 @@ def test_officer_to_supervisor_end_to_end(live_server, browser, make_user):
     assert page.inner_text("[data-state]") == "Chờ xác thực danh tính"
     assert "1.000.000 đ" in page.inner_text("main")  # 500.000 đ × 2.0 for 80 and over
 
-    act(page, "Xác thực danh tính", {"input[name=national_id]": national_id_for(date(1948, 5, 19), Sex.MALE),
+    act(page, "Xác thực danh tính", {"input[name=national_id]": national_id_for(date(1944, 5, 19), Sex.MALE),
                                       "select[name=source]": "police_list",
                                       "input[name=verified_on]": today.isoformat()})
     assert page.inner_text("[data-state]") == "Chờ đăng ký phương thức chi trả"
@@ -76,9 +76,9 @@ def test_officer_to_supervisor_end_to_end(live_server, browser, make_user):
     page.wait_for_selector("text=Đã phê duyệt")
     assert page.inner_text("[data-state]") == "Tạm dừng"
 
-    history = page.inner_text("table.history")
+    history = page.inner_text("#timeline")
     for step in ("Tạo hồ sơ", "Xác thực danh tính", "Đăng ký nhận qua tài khoản",
                  "Xác nhận chi trả qua tài khoản", "Lập đề xuất", "Phê duyệt"):
         assert step in history, step
-    assert history.count(officer.username) == 5
-    assert supervisor.username in history
+    assert history.count(f"{officer.full_name} (Cán bộ xã)") == 5
+    assert f"{supervisor.full_name} (Lãnh đạo phê duyệt)" in history

@@ -77,7 +77,7 @@ def test_a_supervisor_approves_the_amount_and_the_history_shows_before_and_after
     assert response.status_code == 302
     page = text_of(supervisor.get(f"/cases/{case.id}"))
     assert "Đã phê duyệt «Sửa mức trợ cấp hoặc số CCCD»." in page
-    assert "monthly_amount: 1731000 → 2055000" in page
+    assert "Mức trợ cấp hàng tháng: 1.731.000 đ → 2.055.000 đ" in page
     row = case_row(case.id)
     assert (row["monthly_amount"], row["status"]) == (2_055_000, S.PAID_BY_ACCOUNT)
     [record] = [r for r in audit_records(seq) if r.case_id == case.id]

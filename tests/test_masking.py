@@ -87,8 +87,8 @@ def test_no_page_shows_a_full_number(case, make_user, make_client, who):
 
 def test_history_masks_before_and_after_of_every_number(case, make_user, make_client):
     page = text_of(make_client(make_user(Role.AUDITOR, province=LANG_SON)).get(f"/cases/{case.id}"))
-    assert f"account_number: — → {mask_number(ACCOUNT)}" in page
-    assert f"account_holder_national_id: — → {mask_number(HOLDER_ID)}" in page
+    assert f"Số tài khoản: — → {mask_number(ACCOUNT)}" in page
+    assert f"Số CCCD chủ tài khoản: — → {mask_number(HOLDER_ID)}" in page
 
 
 def test_mask_detail_reaches_every_key_at_any_depth():

@@ -3,18 +3,19 @@ home page are in views/queues.py, on the same blueprint)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from cases.access import communes_in_scope, get_case
-from cases.actions import available_actions, may_decide, pending_proposal, start_transition
+from cases.actions import available_actions, may_decide, may_withdraw, pending_proposal, start_transition
 from cases.scheduled import refused_decision
 from cases.changes import local_today, stale
 from cases.escalation import escalations_of
 from cases.errors import DomainError, NotPermitted, StaleCase
 from cases.models import Case, Village
-from cases.queues import case_history
+from cases.timeline import case_timeline
 from cases.registration import Edit, edit_case, may_edit, register_case, require_writer
 from cases.masking import numbers_on_form, record_numbers_shown
 from extensions import db, write_intent
@@ -22,6 +23,7 @@ from forms.case import CaseForm
 from forms.proposals import DecisionForm
 from forms.transitions import FORMS
 from views.common import acting_user, current_actor
+from views.present.values import remember_names
 from workflow import four_eyes
 from workflow.table import STATES, TRANSITIONS
 
@@ -34,12 +36,15 @@ def show(case_id: int):
     user = acting_user()
     case = get_case(db.session, user, case_id)
     pending = pending_proposal(db.session, case.id)
+    escalations = escalations_of(db.session, case.id)
+    timeline = case_timeline(db.session, case, escalations)
+    remember_names(villages=timeline.villages, users=timeline.users)
     return render_template(
-        "cases/show.html", case=case, pending=pending, history=case_history(db.session, case.id),
-        refused=refused_decision(db.session, case.id), escalations=escalations_of(db.session, case.id),
+        "cases/show.html", case=case, pending=pending, timeline=timeline,
+        refused=refused_decision(db.session, case.id), escalations=escalations,
         actions=available_actions(user, case, pending), decision_form=DecisionForm(),
-        may_decide=may_decide(user, pending), may_edit=may_edit(user, case),
-        transitions=TRANSITIONS, states=STATES)
+        may_decide=may_decide(user, pending), may_withdraw=may_withdraw(user, pending),
+        may_edit=may_edit(user, case), transitions=TRANSITIONS, states=STATES)
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
@@ -55,7 +60,7 @@ def new():
             duplicate_of = _show_error(form, error)
         else:
             db.session.commit()
-            flash(f"Đã thêm hồ sơ số {case.id}.", "success")
+            flash(_("Đã thêm hồ sơ số %(number)s.", number=case.id), "success")
             return redirect(url_for("cases.show", case_id=case.id))
     return render_template("cases/form.html", form=form, case=None, duplicate_of=duplicate_of), \
         200 if request.method == "GET" else 422
@@ -96,7 +101,7 @@ def act(case_id: int, trigger: str):
     case = get_case(db.session, user, case_id)
     spec = TRANSITIONS.get(trigger) or abort(404)
     if user.role not in spec.roles:
-        raise NotPermitted(f"Vai trò {user.role.label} không được thực hiện «{spec.label}».")
+        raise NotPermitted(_("Vai trò %(role)s không được thực hiện «%(action)s».", role=user.role.label, action=spec.label))
     if spec.form is None:
         abort(404)    # started by another screen (the edit form), never from a URL of its own
     form, duplicate_of = FORMS[trigger](case=case), None
@@ -113,8 +118,8 @@ def act(case_id: int, trigger: str):
             db.session.rollback()
             duplicate_of = _show_error(form, error)
         else:
-            flash(f"Đã gửi đề xuất «{spec.label}» chờ lãnh đạo phê duyệt." if proposal
-                  else f"Đã thực hiện «{spec.label}».", "success")
+            flash(_("Đã gửi đề xuất «%(action)s» chờ lãnh đạo phê duyệt.", action=spec.label) if proposal
+                  else _("Đã thực hiện «%(action)s».", action=spec.label), "success")
             return redirect(url_for("cases.show", case_id=case_id))
     page = render_template("cases/action.html", form=form, case=case, spec=spec, states=STATES,
                            duplicate_of=duplicate_of)
@@ -147,24 +152,25 @@ def _show_error(form, error: DomainError) -> int | None:
     """Put the refusal beside its field; returns the case a duplicate ID number belongs to when
     the user may open it (the page links it), else None."""
     field = form._fields.get(error.field or "")
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    flash(error.message, "error")
+    if field is not None:    # beside the field and in the form's summary of errors
+        field.errors = [*field.errors, str(error.message)]
+    else:
+        flash(str(error.message), "error")
     return getattr(error, "visible_case_id", None)
 
 
 def _edit_message(edited: Edit) -> str:
     if edited.proposal is None:
-        return "Đã lưu thay đổi." if edited.saved else "Không có gì thay đổi."
-    waiting = (f"Thay đổi {four_eyes.labels(edited.held)} cần lãnh đạo khác phê duyệt: "
-               "đã gửi đề xuất, hồ sơ giữ nguyên các thông tin này cho đến khi được duyệt.")
-    return ("Đã lưu các thay đổi khác. " if edited.saved else "") + waiting
+        return _("Đã lưu thay đổi.") if edited.saved else _("Không có gì thay đổi.")
+    waiting = _("Thay đổi %(fields)s cần lãnh đạo khác phê duyệt: đã gửi đề xuất, hồ sơ giữ nguyên các thông tin "
+                "này cho đến khi được duyệt.", fields=four_eyes.labels(edited.held))
+    return (_("Đã lưu các thay đổi khác.") + " " if edited.saved else "") + waiting
 
 
 def _conflict(template: str, form, case_id: int, **context):
     """Someone saved the case first: keep this user's input on screen, overwrite nothing."""
     db.session.rollback()
     case = db.session.get(Case, case_id)
-    flash(stale(case).message, "error")
+    flash(str(stale(case).message), "error")
     context.update(case=case, states=STATES)
     return render_template(template, form=form, **context), 409
