@@ -62,7 +62,8 @@ def register_input_rules(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from views import audit, auth, calendar, cases, jobs, mail, proposals, queues, reveal, users  # noqa: F401 - queues adds to cases.bp
+    from views import (audit, auth, calendar, cases, jobs, mail, preferences, proposals, queues,  # noqa: F401 - queues adds to cases.bp
+                       reveal, users, workflow)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -73,12 +74,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs.bp)
     app.register_blueprint(calendar.bp)
     app.register_blueprint(mail.bp)
+    app.register_blueprint(workflow.bp)
+    app.register_blueprint(preferences.bp)
 
 
 def register_request_hooks(app: Flask) -> None:
     from views.common import begin_request, refuse_foreign_origin
+    from views.language import settle_locale
 
     app.before_request(begin_request)
+    app.before_request(settle_locale)
     app.before_request(refuse_foreign_origin)
 
 

@@ -32,6 +32,8 @@ MATRIX = {
     "auth.logout": LISTING,
     "cases.home": LISTING,
     "cases.queue": LISTING,
+    "cases.search": LISTING,        # POST: an ID number, answered from the user's scope only
+    "cases.bulk_action": LISTING,   # POST: ticked case ids, each looked up in the user's scope
     "cases.new": LISTING,
     "cases.show": OBJECT,
     "cases.edit": OBJECT,
@@ -40,6 +42,11 @@ MATRIX = {
     "proposals.pending": LISTING,
     "proposals.scheduled": LISTING,
     "proposals.decide": OBJECT,
+    "proposals.decide_many": LISTING,   # POST: ticked proposal ids, each looked up in the user's scope
+    "proposals.withdraw": OBJECT,
+    "workflow.index": LISTING,
+    "workflow.diagram": LISTING,
+    "preferences.language": LISTING,
     "audit.trail": LISTING,
     "audit.export": LISTING,
     "users.index": LISTING,
@@ -152,7 +159,12 @@ def test_no_route_shows_or_changes_what_is_outside_the_scope(role, scope, app, f
     form = {"csrf_token": token, "version": "1", "reason": "thử", "note": "thử", "field": "national_id",
             "commune_id": str(foreign["commune"]), "role": "admin", "password": "mat-khau-moi-rat-dai-2026",
             "full_name": "X", "birth_date": "1950-01-01", "sex": "male", "policy_group": "btxh",
-            "category_code": "D5.K5a.1", "username": "moi.nguoi.dung"}
+            "category_code": "D5.K5a.1", "username": "moi.nguoi.dung",
+            # The batch screens and the ID search, aimed at the foreign case and proposal.
+            "case": str(foreign["case"]), "proposal": str(foreign["proposal"]), "action": "verify",
+            "source": "police_list", "verified_on": "2026-01-05", "decision": "approve"}
+    # The ID search gets the foreign person's number (other forms would echo it back, as typed).
+    id_search = dict(form, national_id=foreign["secrets"][2])
     for rule in app.url_map.iter_rules():
         kind = MATRIX[rule.endpoint]
         if kind == PUBLIC or rule.endpoint == "auth.logout":
@@ -162,7 +174,7 @@ def test_no_route_shows_or_changes_what_is_outside_the_scope(role, scope, app, f
                 if method == "GET":
                     response = browser.get(url, query_string=query)
                 else:
-                    response = browser.post(url, data=form)
+                    response = browser.post(url, data=id_search if rule.endpoint == "cases.search" else form)
                 where = f"{role.value}/{scope} {method} {url}"
                 assert response.status_code != 500, where
                 if kind == OBJECT:
