@@ -23,7 +23,8 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $
 
 # After adding or changing messages: extract them, merge them into each catalogue, then translate
 # the new English entries in translations/en/LC_MESSAGES/messages.po (tests/test_translations.py
-# names any left untranslated).
+# names any left untranslated) and `make messages`. config/catalogue.py fills the vi catalogue and
+# writes both sorted under a fixed header: running this twice changes nothing.
 translations: $(STAMP)
 	$(BIN)/pybabel --quiet extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output --omit-header -o translations/messages.pot app.py commands.py cases config forms scheduler templates views workflow
 	$(BIN)/pybabel --quiet update --no-fuzzy-matching --omit-header -i translations/messages.pot -d translations

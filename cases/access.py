@@ -1,6 +1,7 @@
 """Who may see which cases. Every query that lists, counts, shows or exports cases starts here."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, bindparam, false, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import NotFound
@@ -34,7 +35,7 @@ def require_admin(user: User, task: str) -> None:
     :raise NotPermitted: (403) `user` is not an active administrator; the message names `task`.
     """
     if not user.is_active or user.role is not Role.ADMIN:
-        raise NotPermitted(f"Chỉ quản trị hệ thống được {task}.")
+        raise NotPermitted(_("Chỉ quản trị hệ thống được %(task)s.", task=task))
 
 
 def commune_ids(user: User) -> list[int] | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from io import BytesIO
 
+from babel.numbers import format_decimal
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -17,8 +19,8 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from cases.audit_trail import TrailRow
 
-HEADERS = ("Số thứ tự", "Thời gian", "Người thực hiện", "Vai trò", "Việc", "Hồ sơ số", "Họ tên đối tượng",
-           "Xã/phường", "Lý do", "Kết quả", "Chi tiết")
+HEADERS = (_l("Số thứ tự"), _l("Thời gian"), _l("Người thực hiện"), _l("Vai trò"), _l("Việc"), _l("Hồ sơ số"),
+           _l("Họ tên đối tượng"), _l("Xã/phường"), _l("Lý do"), _l("Kết quả"), _l("Chi tiết"))
 # What a spreadsheet reads as the start of a formula (or of a formula after a blank).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL_TEXT = 32_767  # Excel's limit for one cell
@@ -29,7 +31,7 @@ def trail_workbook(rows: Iterable[TrailRow], action_label: Callable[[str], str] 
     """An .xlsx of `rows` (already masked), one sheet, a header row, local times as dates.
     `truncated` adds a closing line saying that more records matched than were exported."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("Nhật ký")
+    sheet = book.create_sheet(_("Nhật ký"))
     sheet.append([text_cell(sheet, h) for h in HEADERS])
     written = 0
     for written, r in enumerate(rows, 1):
@@ -39,8 +41,10 @@ def trail_workbook(rows: Iterable[TrailRow], action_label: Callable[[str], str] 
             r.actor_username, r.actor_role, action_label(r.action))] + [r.case_id] + [text_cell(sheet, v) for v in (
             r.case_name, r.commune_name, r.reason, r.outcome, "\n".join(r.detail))])
     if truncated:
-        count = f"{written:,}".replace(",", ".")
-        sheet.append([text_cell(sheet, f"Chỉ xuất {count} bản ghi mới nhất; hãy lọc hẹp hơn để xuất phần còn lại.")])
+        sheet.append([text_cell(sheet, ngettext(
+            "Chỉ xuất %(count)s bản ghi mới nhất; hãy lọc hẹp hơn để xuất phần còn lại.",
+            "Chỉ xuất %(count)s bản ghi mới nhất; hãy lọc hẹp hơn để xuất phần còn lại.",
+            written, count=format_decimal(written, locale=get_locale() or "vi")))])
     out = BytesIO()
     book.save(out)
     return out.getvalue()

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
+from flask_babel import gettext as _, lazy_gettext as _l
+
 from sqlalchemy import ColumnElement, Select, String, cast, exists, false, null, select, union_all
 from sqlalchemy.orm import Session
 
@@ -39,7 +41,7 @@ from cases.roles import Role
 AUDIT_READERS = frozenset({Role.AUDITOR, Role.ADMIN})
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
-OUTCOME_LABELS = {"ok": "Thành công", "denied": "Bị từ chối"}
+OUTCOME_LABELS = {"ok": _l("Thành công"), "denied": _l("Bị từ chối")}
 DAY_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
 SEQ_DIGITS = re.compile(r"[0-9]{1,19}")
 MAX_SEQ = 2**63 - 1  # a 64-bit seq on PostgreSQL; SQLite's integers are as wide
@@ -52,7 +54,7 @@ def may_read_trail(user: User) -> bool:
 def require_trail_reader(user: User) -> None:
     """:raise NotPermitted: (403) the user is neither an auditor nor an administrator."""
     if not may_read_trail(user):
-        raise NotPermitted("Chỉ cán bộ kiểm tra, thanh tra và quản trị hệ thống được xem nhật ký.")
+        raise NotPermitted(_("Chỉ cán bộ kiểm tra, thanh tra và quản trị hệ thống được xem nhật ký."))
 
 
 @dataclass(frozen=True)
@@ -79,14 +81,14 @@ def read_filter(args: Mapping[str, str]) -> tuple[TrailFilter, list[str]]:
     def text(name: str, label: str, longest: int) -> str | None:
         value = (args.get(name) or "").strip()
         if not value.isprintable():  # a control character (PostgreSQL refuses NUL outright)
-            errors.append(f"{label}: có ký tự không hợp lệ.")
+            errors.append(_("%(field)s: có ký tự không hợp lệ.", field=label))
             return None
         return value[:longest] or None
 
     def number(name: str, label: str) -> int | None:
         value = text(name, label, 20)
         if value is not None and parse_id(value) is None:
-            errors.append(f"{label} phải là một số hợp lệ.")
+            errors.append(_("%(field)s phải là một số hợp lệ.", field=label))
         return parse_id(value)
 
     def day(name: str, label: str) -> date | None:
@@ -97,14 +99,14 @@ def read_filter(args: Mapping[str, str]) -> tuple[TrailFilter, list[str]]:
             except ValueError:
                 pass
         if value:
-            errors.append(f"{label} không hợp lệ: «{value}» (nhập dd/mm/yyyy).")
+            errors.append(_("%(field)s không hợp lệ: «%(value)s» (nhập dd/mm/yyyy).", field=label, value=value))
         return None
 
-    found = TrailFilter(case_id=number("case", "Số hồ sơ"), username=text("user", "Người thực hiện", 64),
-                        commune_id=number("commune", "Xã/phường"), action=text("action", "Việc", 40),
-                        since=day("from", "Từ ngày"), until=day("to", "Đến ngày"))
+    found = TrailFilter(case_id=number("case", _("Số hồ sơ")), username=text("user", _("Người thực hiện"), 64),
+                        commune_id=number("commune", _("Xã/phường")), action=text("action", _("Việc"), 40),
+                        since=day("from", _("Từ ngày")), until=day("to", _("Đến ngày")))
     if found.since and found.until and found.since > found.until:
-        errors.append("«Từ ngày» phải trước hoặc bằng «Đến ngày».")
+        errors.append(_("«%(since)s» phải trước hoặc bằng «%(until)s».", since=_("Từ ngày"), until=_("Đến ngày")))
     return found, errors
 
 
@@ -242,15 +244,15 @@ def _utc_start_of(day: date) -> datetime:
 def _row(r) -> TrailRow:
     detail = mask_detail(json.loads(r.detail)) if r.detail else {}
     return TrailRow(r.seq, to_local(r.occurred_at), r.actor_username, role_label(r.actor_role), r.action,
-                    r.case_id, r.case_name, r.commune_name, r.reason, OUTCOME_LABELS.get(r.outcome, r.outcome),
+                    r.case_id, r.case_name, r.commune_name, r.reason, str(OUTCOME_LABELS.get(r.outcome, r.outcome)),
                     describe(detail))
 
 
 def role_label(role: str | None) -> str:
     try:
-        return Role(role).label
+        return str(Role(role).label)
     except ValueError:
-        return "Hệ thống" if role in (None, "system") else role
+        return _("Hệ thống") if role in (None, "system") else role
 
 
 def describe(detail: dict) -> list[str]:

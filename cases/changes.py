@@ -6,6 +6,9 @@ from zoneinfo import ZoneInfo
 
 from contextlib import contextmanager
 
+from babel.dates import format_date
+from flask_babel import get_locale, gettext as _
+
 from sqlalchemy import Update, bindparam, inspect, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -16,7 +19,9 @@ from cases.errors import DomainError, StaleCase
 from cases.models import Case, User
 
 # Bookkeeping the engine and the ORM keep; the trail records them in its own fields.
-NOT_DIFFED = {"version", "updated_at", "updated_by_id", "created_at", "created_by_id", "state_entered_at"}
+# Bookkeeping, and the search columns kept from full_name (cases.search): no one edits them.
+NOT_DIFFED = {"version", "updated_at", "updated_by_id", "created_at", "created_by_id", "state_entered_at",
+              "name_folded", "name_given_first"}
 DISPLAY_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -31,6 +36,34 @@ def local_today() -> date:
 
 def to_local(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc).astimezone(DISPLAY_TZ)
+
+
+# How a reader writes a day and a month; the one home of these patterns (pages, emails, messages).
+DAY_PATTERNS = {"vi": "dd/MM/yyyy", "en": "dd MMM yyyy"}
+MONTH_PATTERNS = {"vi": "MM/yyyy", "en": "MMM yyyy"}
+
+
+def written(day: date, unit: str, language: str) -> str:
+    """`day` as a reader of `language` ("vi", "en") writes a day (unit "day") or its month ("month")."""
+    return format_date(day, (MONTH_PATTERNS if unit == "month" else DAY_PATTERNS)[language], locale=language)
+
+
+def day_text(day: date) -> str:
+    """A date as the reader writes it: `05/03/2026` in Vietnamese, `05 Mar 2026` in English. For
+    text built outside a template: messages, emails."""
+    return written(day, "day", reader_language())
+
+
+def month_text(day: date) -> str:
+    """A month as the reader writes it: `03/2026` in Vietnamese, `Mar 2026` in English."""
+    return written(day, "month", reader_language())
+
+
+def reader_language() -> str:
+    """The language of this request or email: "vi" or "en". Outside any app context (a CLI
+    command, a test) flask_babel has no locale: the default, Vietnamese."""
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "vi"
 
 
 _DIFFED: tuple[str, ...] | None = None
@@ -63,10 +96,11 @@ def check_version(case: Case, version: int | None) -> None:
 
 
 def stale(case: Case) -> StaleCase:
-    who = case.updated_by.full_name if case.updated_by is not None else "hệ thống"
-    when = to_local(case.updated_at).strftime("%H:%M ngày %d/%m/%Y")
-    return StaleCase(f"Hồ sơ này vừa được {who} thay đổi lúc {when}. Vui lòng tải lại trang "
-                     "để xem dữ liệu mới nhất; thay đổi của bạn chưa được lưu.")
+    who = case.updated_by.full_name if case.updated_by is not None else _("hệ thống")
+    local = to_local(case.updated_at)
+    return StaleCase(_("Hồ sơ này vừa được %(who)s thay đổi lúc %(time)s ngày %(day)s. Vui lòng tải lại trang "
+                       "để xem dữ liệu mới nhất; thay đổi của bạn chưa được lưu.",
+                       who=who, time=local.strftime("%H:%M"), day=day_text(local.date())))
 
 
 @contextmanager

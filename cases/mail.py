@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Iterator
 
 from flask import Flask
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -311,7 +312,7 @@ def latest_messages(session: Session, admin: User, limit: int = 100) -> list[Out
 
     :raise NotPermitted: (403) `admin` is not an administrator.
     """
-    require_admin(admin, "xem thư điện tử hệ thống gửi")
+    require_admin(admin, _("xem thư điện tử hệ thống gửi"))
     return list(session.scalars(select(OutboxMessage).where(_in_scope(admin))
                                 .order_by(OutboxMessage.id.desc()).limit(limit)))
 
@@ -322,7 +323,7 @@ def get_message(session: Session, admin: User, message_id: int) -> OutboxMessage
     :raise NotPermitted: (403) `admin` is not an administrator.
     :raise NotFound: (404) no such message, or its recipient is outside `admin`'s scope.
     """
-    require_admin(admin, "xem thư điện tử hệ thống gửi")
+    require_admin(admin, _("xem thư điện tử hệ thống gửi"))
     message = session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id, _in_scope(admin)))
     if message is None:
         raise NotFound()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import unicodedata
 from functools import cache
 
+from flask_babel import gettext as _
+
 from cases.errors import DomainError
 from cases.reference import DATA
 
@@ -19,15 +21,15 @@ def check_password(password: str, username: str, field: str = "password") -> Non
     :raise DomainError: with the rule broken, on `field`.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.", field)
+        raise DomainError(_("Mật khẩu phải có ít nhất %(num)d ký tự.", num=MIN_PASSWORD_LENGTH), field)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise DomainError(f"Mật khẩu không được dài quá {MAX_PASSWORD_LENGTH} ký tự.", field)
+        raise DomainError(_("Mật khẩu không được dài quá %(num)d ký tự.", num=MAX_PASSWORD_LENGTH), field)
     plain, name = _plain(password), _plain(username)
     if plain in common_passwords():
-        raise DomainError("Mật khẩu này quá phổ biến, dễ bị đoán ra. Hãy chọn mật khẩu khác.", field)
+        raise DomainError(_("Mật khẩu này quá phổ biến, dễ bị đoán ra. Hãy chọn mật khẩu khác."), field)
     # Containment only for usernames of 3+ characters: "an" inside a long phrase gives nothing away.
     if plain == name or (len(name) >= 3 and name in plain):
-        raise DomainError("Mật khẩu không được trùng hoặc chứa tên đăng nhập.", field)
+        raise DomainError(_("Mật khẩu không được trùng hoặc chứa tên đăng nhập."), field)
 
 
 def _plain(text: str) -> str:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import enum
 
+from flask_babel import lazy_gettext as _l
+
 
 class Role(str, enum.Enum):
     OFFICER = "officer"
@@ -16,8 +18,8 @@ class Role(str, enum.Enum):
 
 
 ROLE_LABELS = {
-    Role.OFFICER: "Cán bộ xã",
-    Role.SUPERVISOR: "Lãnh đạo phê duyệt",
-    Role.AUDITOR: "Kiểm tra, thanh tra",
-    Role.ADMIN: "Quản trị hệ thống",
+    Role.OFFICER: _l("Cán bộ xã"),
+    Role.SUPERVISOR: _l("Lãnh đạo phê duyệt"),
+    Role.AUDITOR: _l("Kiểm tra, thanh tra"),
+    Role.ADMIN: _l("Quản trị hệ thống"),
 }

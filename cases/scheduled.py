@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import force_locale, gettext as _
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, aliased, joinedload
 
@@ -23,8 +24,17 @@ from cases.models import Proposal, ProposalStatus, User
 from workflow.table import STATES, TRANSITIONS
 
 SCHEDULER = Actor.system("scheduler")
-CHANGED = ("Hồ sơ đã thay đổi sau khi quyết định được phê duyệt (sửa thông tin hoặc chuyển trạng thái), "
-           "nên quyết định không được tự động áp dụng. Lãnh đạo cần xem lại hồ sơ; nếu vẫn cần, hãy lập đề xuất mới.")
+
+
+def N_(message: str) -> str:
+    """Marks `message` for the catalogue and leaves it as it is (pybabel's default keyword)."""
+    return message
+
+
+# A refusal is stored with the proposal in Vietnamese, the language of the record, whoever's
+# request happens to run the job; digests translate it when they show it (it is its own msgid).
+CHANGED = N_("Hồ sơ đã thay đổi sau khi quyết định được phê duyệt (sửa thông tin hoặc chuyển trạng thái), "
+             "nên quyết định không được tự động áp dụng. Lãnh đạo cần xem lại hồ sơ; nếu vẫn cần, hãy lập đề xuất mới.")
 
 
 def due_decisions(session: Session, today: date) -> list[Proposal]:
@@ -60,9 +70,10 @@ def refusal_of(proposal: Proposal) -> str | None:
     case, spec = proposal.case, TRANSITIONS[proposal.trigger]
     if case.version != proposal.case_version:
         return CHANGED
-    if case.status not in spec.sources:  # the version moves with every transition; kept for safety
-        return (f"Hồ sơ đang ở trạng thái «{STATES[case.status].label}», không thể «{spec.label}»; "
-                "quyết định không được áp dụng.")
+    with force_locale("vi"):
+        if case.status not in spec.sources:  # the version moves with every transition; kept for safety
+            return _("Hồ sơ đang ở trạng thái «%(state)s», không thể «%(action)s»; quyết định không được áp dụng.",
+                     state=STATES[case.status].label, action=spec.label)
     return None
 
 

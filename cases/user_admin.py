@@ -13,6 +13,7 @@ import secrets
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.exceptions import NotFound
@@ -49,7 +50,7 @@ def generate_password() -> str:
 
 def require_admin(user: User) -> None:
     """:raise NotPermitted: (403) `user` is not an active administrator."""
-    access.require_admin(user, "quản lý người dùng")
+    access.require_admin(user, _("quản lý người dùng"))
 
 
 def manages(admin: User, user: User) -> bool:
@@ -117,11 +118,11 @@ def _check_manages(by: User | None, user: User) -> None:
 
 def _check_grantable(by: User | None, province: Province | None, communes: list[Commune]) -> None:
     if (province is None) == (not communes):
-        raise DomainError("Người dùng phải thuộc một tỉnh hoặc một số xã (chỉ một trong hai).", "scope")
+        raise DomainError(_("Người dùng phải thuộc một tỉnh hoặc một số xã (chỉ một trong hai)."), "scope")
     if by is None:
         return
     if (province is not None and province.id != by.province_id) or not all(may_see_commune(by, c) for c in communes):
-        raise NotPermitted("Không được giao phạm vi ngoài phạm vi quản lý của bạn.")
+        raise NotPermitted(_("Không được giao phạm vi ngoài phạm vi quản lý của bạn."))
 
 
 def _scope_of(user: User) -> dict:
@@ -142,8 +143,8 @@ def add_user(session: Session, actor: Actor, by: User | None, *, username: str, 
     if by is not None:
         require_admin(by)
     if not USERNAME.fullmatch(username):
-        raise DomainError("Tên đăng nhập gồm 3–64 chữ thường không dấu, chữ số, dấu chấm, gạch dưới hoặc "
-                          "gạch ngang.", "username")
+        raise DomainError(_("Tên đăng nhập gồm 3–64 chữ thường không dấu, chữ số, dấu chấm, gạch dưới hoặc "
+                            "gạch ngang."), "username")
     _check_grantable(by, province, list(communes))
     generated = generate_password() if not password else None
     if password:
@@ -161,7 +162,7 @@ def disable_user(session: Session, actor: Actor, by: User | None, user: User) ->
     """
     _check_manages(by, user)
     if by is not None and by.id == user.id:
-        raise DomainError("Bạn không thể tự khoá tài khoản của mình.")
+        raise DomainError(_("Bạn không thể tự khoá tài khoản của mình."))
     if not user.active:
         return False
     user.active = False
@@ -190,7 +191,7 @@ def reset_password(session: Session, actor: Actor, by: User | None, user: User, 
     """
     _check_manages(by, user)
     if by is not None and by.id == user.id:
-        raise DomainError("Hãy đổi mật khẩu của chính bạn ở trang Đổi mật khẩu.", "password")
+        raise DomainError(_("Hãy đổi mật khẩu của chính bạn ở trang Đổi mật khẩu."), "password")
     generated = not password
     password = generate_password() if generated else password
     check_password(password, user.username)
@@ -208,7 +209,7 @@ def change_role(session: Session, actor: Actor, by: User | None, user: User, rol
     if role is user.role:
         return False
     if by is not None and by.id == user.id:
-        raise DomainError("Bạn không thể tự bỏ vai trò quản trị của mình.", "role")
+        raise DomainError(_("Bạn không thể tự bỏ vai trò quản trị của mình."), "role")
     before, user.role = user.role, role
     end_sessions(session, user)
     audit.record(session, actor, "user.role_change", detail={"username": user.username, "role": [before, role]})
@@ -246,10 +247,10 @@ def change_own_password(session: Session, actor: Actor, user: User, current: str
     :raise DomainError: the new password breaks the policy or is the current one.
     """
     if not _current_password_holds(session, actor, user, current):
-        raise CurrentPasswordWrong("Mật khẩu hiện tại không đúng.", "current_password")
+        raise CurrentPasswordWrong(_("Mật khẩu hiện tại không đúng."), "current_password")
     check_password(new, user.username, "new_password")
     if new == current:
-        raise DomainError("Mật khẩu mới phải khác mật khẩu hiện tại.", "new_password")
+        raise DomainError(_("Mật khẩu mới phải khác mật khẩu hiện tại."), "new_password")
     _set_password(session, user, new)
     audit.record(session, actor, "user.password_change", detail={"username": user.username})
 

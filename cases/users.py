@@ -4,6 +4,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,10 +38,10 @@ def create_user(session: Session, actor: Actor, *, username: str, full_name: str
     :raise DomainError: the username is taken, the password too short, or the scope unclear.
     """
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise DomainError(f"Tên đăng nhập {username} đã có.", "username")
+        raise DomainError(_("Tên đăng nhập %(username)s đã có.", username=username), "username")
     check_password(password, username)
     if (province is None) == (not communes):
-        raise DomainError("Người dùng phải thuộc một tỉnh hoặc một số xã (chỉ một trong hai).")
+        raise DomainError(_("Người dùng phải thuộc một tỉnh hoặc một số xã (chỉ một trong hai)."))
     user = User(username=username, full_name=full_name, email=email, role=role,
                 password_hash=hasher().hash(password), province=province, communes=list(communes),
                 created_at=utcnow())

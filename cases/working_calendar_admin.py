@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _, lazy_gettext as _l
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import NotFound
@@ -14,16 +16,16 @@ from cases import audit
 from cases.access import require_admin
 from cases.audit import Actor
 from cases.calendar import YEARS, forget_working_calendar, vietnam_holidays
-from cases.changes import utcnow
+from cases.changes import day_text, utcnow
 from cases.errors import DomainError
 from cases.models import SwapKind, User, WorkingDaySwap
 
-WEEKDAY_NAMES = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]
+WEEKDAY_NAMES = [_l("Thứ Hai"), _l("Thứ Ba"), _l("Thứ Tư"), _l("Thứ Năm"), _l("Thứ Sáu"), _l("Thứ Bảy"), _l("Chủ nhật")]
 
 
 def require_calendar_admin(user: User) -> None:
     """:raise NotPermitted: (403) `user` is not an active administrator."""
-    require_admin(user, "quản lý lịch làm việc")
+    require_admin(user, _("quản lý lịch làm việc"))
 
 
 def swaps_of(session: Session, year: int) -> list[WorkingDaySwap]:
@@ -69,19 +71,21 @@ def remove_swap(session: Session, actor: Actor, by: User, swap_id: int) -> Worki
 
 
 def _check_day(session: Session, day: date, kind: SwapKind) -> None:
-    weekday = WEEKDAY_NAMES[day.weekday()]
+    weekday, written = str(WEEKDAY_NAMES[day.weekday()]), day_text(day)
     if day.year not in YEARS:
-        raise DomainError(f"Lịch làm việc chỉ tính từ năm {YEARS[0]} đến năm {YEARS[-1]}.", "day")
+        raise DomainError(_("Lịch làm việc chỉ tính từ năm %(first)s đến năm %(last)s.",
+                            first=YEARS[0], last=YEARS[-1]), "day")
     if kind is SwapKind.WORKING_DAY and day.weekday() < 5:
-        raise DomainError(f"Ngày làm bù phải là thứ Bảy hoặc Chủ nhật; {day:%d/%m/%Y} là {weekday}.", "day")
+        raise DomainError(_("Ngày làm bù phải là thứ Bảy hoặc Chủ nhật; %(day)s là %(weekday)s.",
+                            day=written, weekday=weekday), "day")
     if kind is SwapKind.DAY_OFF and day.weekday() >= 5:
-        raise DomainError(f"Ngày nghỉ thêm phải là ngày thường (thứ Hai đến thứ Sáu); "
-                          f"{day:%d/%m/%Y} là {weekday}.", "day")
+        raise DomainError(_("Ngày nghỉ thêm phải là ngày thường (thứ Hai đến thứ Sáu); %(day)s là %(weekday)s.",
+                            day=written, weekday=weekday), "day")
     holiday = vietnam_holidays().get(day)
     if holiday:
-        raise DomainError(f"Ngày {day:%d/%m/%Y} đã là ngày lễ ({holiday}).", "day")
+        raise DomainError(_("Ngày %(day)s đã là ngày lễ (%(holiday)s).", day=written, holiday=holiday), "day")
     if session.scalar(select(WorkingDaySwap.id).where(WorkingDaySwap.day == day)) is not None:
-        raise DomainError(f"Ngày {day:%d/%m/%Y} đã có trong danh sách hoán đổi.", "day")
+        raise DomainError(_("Ngày %(day)s đã có trong danh sách hoán đổi.", day=written), "day")
 
 
 def _detail(swap: WorkingDaySwap) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -12,39 +13,41 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from cases.ids import parse_id
 from cases.users import MAX_PASSWORD_LENGTH
 
-# WTForms ships no Vietnamese catalogue; these are the built-in messages our fields can show.
+# WTForms' built-in messages our fields can show, each with our Vietnamese msgid: WTForms ships no
+# Vietnamese catalogue, and ours then translates them like every other message.
 _VI = {
-    "This field is required.": "Trường này bắt buộc.",
-    "Not a valid date value.": "Ngày không hợp lệ (nhập dd/mm/yyyy).",
-    "Not a valid integer value.": "Phải là một số nguyên.",
-    "Not a valid choice.": "Lựa chọn không hợp lệ.",
-    "Invalid Choice: could not coerce.": "Lựa chọn không hợp lệ.",
-    "Invalid input.": "Giá trị không hợp lệ.",
-    "Field must be between %(min)d and %(max)d characters long.": "Độ dài phải từ %(min)d đến %(max)d ký tự.",
-    "Field cannot be longer than %(max)d characters.": "Không được dài quá %(max)d ký tự.",
-    "Field must be at least %(min)d characters long.": "Phải có ít nhất %(min)d ký tự.",
-    "Number must be at least %(min)s.": "Phải từ %(min)s trở lên.",
-    "Number must be at most %(max)s.": "Không được lớn hơn %(max)s.",
-    "Number must be between %(min)s and %(max)s.": "Phải nằm trong khoảng %(min)s đến %(max)s.",
-    "The CSRF token is missing.": "Biểu mẫu thiếu mã bảo vệ; hãy tải lại trang và gửi lại.",
-    "The CSRF token is invalid.": "Mã bảo vệ biểu mẫu không hợp lệ; hãy tải lại trang.",
-    "The CSRF token has expired.": "Biểu mẫu đã hết hạn; hãy tải lại trang.",
-    "The CSRF session token is missing.": "Phiên làm việc đã hết; hãy tải lại trang.",
-    "The CSRF tokens do not match.": "Mã bảo vệ biểu mẫu không khớp; hãy tải lại trang.",
+    "This field is required.": _l("Trường này bắt buộc."),
+    "Not a valid date value.": _l("Ngày không hợp lệ (nhập dd/mm/yyyy)."),
+    "Not a valid integer value.": _l("Phải là một số nguyên."),
+    "Not a valid choice.": _l("Lựa chọn không hợp lệ."),
+    "Invalid Choice: could not coerce.": _l("Lựa chọn không hợp lệ."),
+    "Invalid input.": _l("Giá trị không hợp lệ."),
+    "Field must be between %(min)d and %(max)d characters long.": _l("Độ dài phải từ %(min)d đến %(max)d ký tự."),
+    "Field cannot be longer than %(max)d characters.": _l("Không được dài quá %(max)d ký tự."),
+    "Field must be at least %(min)d characters long.": _l("Phải có ít nhất %(min)d ký tự."),
+    "Number must be at least %(min)s.": _l("Phải từ %(min)s trở lên."),
+    "Number must be at most %(max)s.": _l("Không được lớn hơn %(max)s."),
+    "Number must be between %(min)s and %(max)s.": _l("Phải nằm trong khoảng %(min)s đến %(max)s."),
+    "The CSRF token is missing.": _l("Biểu mẫu thiếu mã bảo vệ; hãy tải lại trang và gửi lại."),
+    "The CSRF token is invalid.": _l("Mã bảo vệ biểu mẫu không hợp lệ; hãy tải lại trang."),
+    "The CSRF token has expired.": _l("Biểu mẫu đã hết hạn; hãy tải lại trang."),
+    "The CSRF session token is missing.": _l("Phiên làm việc đã hết; hãy tải lại trang."),
+    "The CSRF tokens do not match.": _l("Mã bảo vệ biểu mẫu không khớp; hãy tải lại trang."),
 }
 
 
 class _Translations:
     def gettext(self, string: str) -> str:
-        return _VI.get(string, string)
+        found = _VI.get(string)
+        return string if found is None else str(found)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self.gettext(singular if n == 1 else plural)
 
 
 TRANSLATIONS = _Translations()
-REQUIRED = DataRequired(message="Trường này bắt buộc.")
-SELECTED = InputRequired(message="Hãy chọn một giá trị.")
+REQUIRED = DataRequired(message=_l("Trường này bắt buộc."))
+SELECTED = InputRequired(message=_l("Hãy chọn một giá trị."))
 # What no one types: C0 controls (NUL among them) but tab, newline and carriage return, DEL, C1
 # controls, and U+FFFD, which is what bytes that were not UTF-8 became on the way in. PostgreSQL
 # refuses a NUL in text outright, and the others only spoil names, exports and the audit trail.
@@ -64,9 +67,9 @@ class PlainText:
             if not isinstance(value, str):
                 continue
             if _CONTROL.search(value):
-                raise ValidationError("Có ký tự không hợp lệ (ký tự điều khiển hoặc lỗi mã hoá); hãy xoá và gõ lại.")
+                raise ValidationError(_("Có ký tự không hợp lệ (ký tự điều khiển hoặc lỗi mã hoá); hãy xoá và gõ lại."))
             if not self.multiline and _LINE_BREAK.search(value):
-                raise ValidationError("Trường này chỉ nhận một dòng, không có dấu tab hay xuống dòng.")
+                raise ValidationError(_("Trường này chỉ nhận một dòng, không có dấu tab hay xuống dòng."))
 
 
 _SINGLE_LINE, _MULTI_LINE = PlainText(multiline=False), PlainText(multiline=True)
@@ -152,7 +155,7 @@ class MonthField(StringField):
             except ValueError:
                 continue
         self.raw_data = [raw]
-        raise ValueError("Tháng không hợp lệ (nhập mm/yyyy).")
+        raise ValueError(_("Tháng không hợp lệ (nhập mm/yyyy)."))
 
     def _value(self):
         if self.raw_data:
@@ -209,7 +212,7 @@ class AmountField(IntegerField):
             return
         if not cleaned.isdigit():
             self.raw_data = [raw]
-            raise ValueError("Số tiền phải là số đồng, ví dụ 2.789.000.")
+            raise ValueError(_("Số tiền phải là số đồng, ví dụ 2.789.000."))
         self.data = int(cleaned)
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from cases.changes import utcnow
 from extensions import db
@@ -33,9 +34,9 @@ class JobFailed(Exception):
 @dataclass(frozen=True)
 class Job:
     id: str
-    label: str                                  # Vietnamese, for the administrators' page
+    label: str                                  # lazy, for the administrators' page
     # Compared by what it does, not when: a job moved by its hour setting is the same job.
-    schedule: str = field(compare=False)        # Vietnamese, how often
+    schedule: str = field(compare=False)        # lazy, how often
     cron: dict = field(compare=False)           # CronTrigger fields, local time
     slot_length: timedelta                      # a slot: the period between two run times
     run: Callable[[Flask], dict]
@@ -48,7 +49,7 @@ class Job:
         if self.hour_setting is None:
             return self
         hour = int(app.config[self.hour_setting])
-        return replace(self, cron=self.cron | {"hour": hour}, schedule=f"hằng ngày lúc {hour:02d}:00")
+        return replace(self, cron=self.cron | {"hour": hour}, schedule=_daily(f"{hour:02d}:00"))
 
     def trigger(self) -> CronTrigger:
         return CronTrigger(timezone=ZONE, **self.cron)
@@ -138,23 +139,28 @@ def escalate_stalled_cases_and_write_digests(app: Flask) -> dict:
     return counts | write_digests(db.session, today, app.config["BASE_URL"], now)
 
 
+def _daily(time: str):
+    """`hằng ngày lúc 02:00`, in the reader's language."""
+    return _l("hằng ngày lúc %(time)s", time=time)
+
+
 def _on_sqlite(app: Flask) -> bool:
     with app.app_context():
         return db.engine.dialect.name == "sqlite"
 
 
 JOBS: dict[str, Job] = {job.id: job for job in (
-    Job("sqlite_checkpoint", "Dồn nhật ký ghi (WAL) của SQLite vào tệp cơ sở dữ liệu", "mỗi phút",
+    Job("sqlite_checkpoint", _l("Dồn nhật ký ghi (WAL) của SQLite vào tệp cơ sở dữ liệu"), _l("mỗi phút"),
         {"minute": "*"}, timedelta(minutes=1), checkpoint_sqlite_wal, catch_up=False, applies=_on_sqlite),
-    Job("audit_verify_and_anchor", "Kiểm tra toàn vẹn nhật ký và ghi mốc neo", "hằng ngày lúc 02:00",
+    Job("audit_verify_and_anchor", _l("Kiểm tra toàn vẹn nhật ký và ghi mốc neo"), _daily("02:00"),
         {"hour": 2, "minute": 0}, timedelta(days=1), verify_and_anchor_audit_chain),
-    Job("apply_scheduled_decisions", "Áp dụng các quyết định đến tháng có hiệu lực", "hằng ngày lúc 00:05",
+    Job("apply_scheduled_decisions", _l("Áp dụng các quyết định đến tháng có hiệu lực"), _daily("00:05"),
         {"hour": 0, "minute": 5}, timedelta(days=1), apply_scheduled_decisions),
-    Job("prune_job_runs", "Xoá lượt chạy cũ của các việc chạy hằng phút", "hằng ngày lúc 03:00",
+    Job("prune_job_runs", _l("Xoá lượt chạy cũ của các việc chạy hằng phút"), _daily("03:00"),
         {"hour": 3, "minute": 0}, timedelta(days=1), prune_frequent_runs),
-    Job("send_outbox", "Gửi thư điện tử đang chờ trong hộp thư đi", "mỗi phút",
+    Job("send_outbox", _l("Gửi thư điện tử đang chờ trong hộp thư đi"), _l("mỗi phút"),
         {"minute": "*"}, timedelta(minutes=1), send_outbox, catch_up=False),
-    Job("escalate_stalled_cases", "Cảnh báo hồ sơ quá hạn và gửi thư tổng hợp", "hằng ngày lúc 07:00",
+    Job("escalate_stalled_cases", _l("Cảnh báo hồ sơ quá hạn và gửi thư tổng hợp"), _daily("07:00"),
         {"hour": 7, "minute": 0}, timedelta(days=1), escalate_stalled_cases_and_write_digests,
         hour_setting="ESCALATION_HOUR"),
 )}

@@ -43,6 +43,7 @@ def export():
     page = export_trail(db.session, current_actor(), user, wanted)
     body = trail_workbook(page.rows, lambda a: ACTION_LABELS.get(a, a), truncated=page.next_before is not None)
     db.session.commit()
+    # An ASCII file name: every browser and mail client keeps it as it is.
     name = f"nhat-ky-{to_local(utcnow()):%Y%m%d-%H%M}.xlsx"
     return Response(body, mimetype=XLSX, headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from sqlalchemy import bindparam, select
@@ -51,7 +52,7 @@ def login():
             login_user(user)
             open_session(session, user)
             return redirect(_safe_next(request.args.get("next")))
-        flash("Tên đăng nhập hoặc mật khẩu không đúng.", "error")
+        flash(_("Tên đăng nhập hoặc mật khẩu không đúng."), "error")
     return render_template("auth/login.html", form=form), 401 if request.method == "POST" else 200
 
 
@@ -65,7 +66,7 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
-    flash("Bạn đã đăng xuất.", "info")
+    flash(_("Bạn đã đăng xuất."), "info")
     return redirect(url_for("auth.login"))
 
 

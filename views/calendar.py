@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from cases.calendar import YEARS, forget_working_calendar, public_holidays
-from cases.changes import local_today
+from cases.changes import day_text, local_today
 from cases.errors import DomainError
 from cases.working_calendar_admin import WEEKDAY_NAMES, add_swap, remove_swap, require_calendar_admin, swaps_of
 from extensions import db
@@ -35,7 +36,8 @@ def index():
             db.session.commit()
             forget_working_calendar()   # again after the commit: no other request cached it half-done
             log.info("admin %s added a calendar swap: %s %s", admin.username, swap.day, swap.kind.value)
-            flash(f"Đã thêm ngày hoán đổi {swap.day:%d/%m/%Y} ({swap.kind.label}).", "success")
+            flash(_("Đã thêm ngày hoán đổi %(day)s (%(kind)s).", day=day_text(swap.day), kind=swap.kind.label),
+                  "success")
             return redirect(url_for("calendar.index", year=swap.day.year))
     year = form.day.data.year if form.day.data and form.day.data.year in YEARS else _year()
     return _page(year, form), 200 if request.method == "GET" else 422
@@ -49,7 +51,7 @@ def remove(swap_id: int):
     db.session.commit()
     forget_working_calendar()
     log.info("admin %s removed the calendar swap of %s", admin.username, swap.day)
-    flash(f"Đã xoá ngày hoán đổi {swap.day:%d/%m/%Y}.", "success")
+    flash(_("Đã xoá ngày hoán đổi %(day)s.", day=day_text(swap.day)), "success")
     return redirect(url_for("calendar.index", year=swap.day.year))
 
 

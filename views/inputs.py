@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from flask import Flask, Request
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest
 from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter
@@ -33,7 +34,7 @@ class IdConverter(IntegerConverter):
 
 
 class NotUtf8(BadRequest):
-    description = "The query string or the form is not UTF-8."
+    description = _l("Địa chỉ hoặc biểu mẫu gửi lên không phải là văn bản UTF-8.")
 
 
 def utf8_pairs(raw: bytes) -> list[tuple[str, str]]:

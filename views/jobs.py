@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import login_required
 
 from cases import access
@@ -19,14 +20,14 @@ from views.common import acting_user, current_actor
 bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
 log = logging.getLogger(__name__)
 
-OUTCOME_LABELS = {RunOutcome.REQUESTED: "Chờ bộ lập lịch", RunOutcome.RUNNING: "Đang chạy",
-                  RunOutcome.OK: "Thành công", RunOutcome.FAILED: "Lỗi"}
+OUTCOME_LABELS = {RunOutcome.REQUESTED: _l("Chờ bộ lập lịch"), RunOutcome.RUNNING: _l("Đang chạy"),
+                  RunOutcome.OK: _l("Thành công"), RunOutcome.FAILED: _l("Lỗi")}
 
 
 def require_admin():
     """The acting administrator. :raise NotPermitted: (403) the user is not one."""
     user = acting_user()
-    access.require_admin(user, "xem và chạy các việc định kỳ")
+    access.require_admin(user, _("xem và chạy các việc định kỳ"))
     return user
 
 
@@ -50,10 +51,10 @@ def run_now():
     admin = require_admin()
     job = JOBS.get(request.form.get("job", ""))
     if job is None or job not in jobs_for(current_app):
-        flash("Không có việc định kỳ này.", "error")
+        flash(_("Không có việc định kỳ này."), "error")
         return redirect(url_for("jobs.index"))
     if request_run(db.session, current_actor(), job.id):
         db.session.commit()
         log.info("admin %s asked for a run of %s", admin.username, job.id)
-    flash(f"Đã yêu cầu chạy “{job.label}”: bộ lập lịch sẽ chạy trong vài giây.", "success")
+    flash(_("Đã yêu cầu chạy “%(job)s”: bộ lập lịch sẽ chạy trong vài giây.", job=job.label), "success")
     return redirect(url_for("jobs.index"))

@@ -5,7 +5,8 @@ commune and province the app serves is.
 """
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 
@@ -18,3 +19,11 @@ def select_locale() -> str:
 
 def select_timezone() -> str:
     return current_app.config["DISPLAY_TIMEZONE"]
+
+
+def settle_locale() -> None:
+    """Choose the page's language as the request begins (before_request). Chosen lazily, it would be
+    chosen at the first message, often the flash after a commit, when the user row is expired and
+    reading `user.locale` costs a query (measured: 1 ms of every form POST). Static files skip it."""
+    if request.endpoint != "static":
+        get_locale()

@@ -4,6 +4,7 @@ they have no address."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from cases.mail import FileTransport, get_message, latest_messages, transport_for, users_without_email
@@ -13,7 +14,8 @@ from views.common import acting_user
 
 bp = Blueprint("mail", __name__, url_prefix="/admin/mail")
 
-STATUS_LABELS = {MailStatus.PENDING: "Đang chờ gửi", MailStatus.SENT: "Đã gửi", MailStatus.FAILED: "Gửi thất bại"}
+STATUS_LABELS = {MailStatus.PENDING: _l("Đang chờ gửi"), MailStatus.SENT: _l("Đã gửi"),
+                 MailStatus.FAILED: _l("Gửi thất bại")}
 
 
 @bp.route("")

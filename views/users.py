@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import login_required, logout_user
 
 from cases.errors import DomainError
@@ -46,7 +47,7 @@ def new():
             log.info("admin %s created user %s", admin.username, user.username)
             if generated:
                 return _password_once(user, generated)
-            flash(f"Đã tạo người dùng {user.username}.", "success")
+            flash(_("Đã tạo người dùng %(username)s.", username=user.username), "success")
             return redirect(url_for("users.show", user_id=user.id))
     return render_template("users/new.html", form=form), 200 if request.method == "GET" else 422
 
@@ -73,8 +74,12 @@ def set_active(user_id: int, action: str):
     else:
         db.session.commit()
         log.info("admin %s: %s user %s (changed: %s)", admin.username, action, user.username, changed)
-        done = "Đã khoá tài khoản" if action == "disable" else "Đã mở lại tài khoản"
-        flash(f"{done} {user.username}." if changed else "Không có gì thay đổi.", "success")
+        if not changed:
+            flash(_("Không có gì thay đổi."), "success")
+        elif action == "disable":
+            flash(_("Đã khoá tài khoản %(username)s.", username=user.username), "success")
+        else:
+            flash(_("Đã mở lại tài khoản %(username)s.", username=user.username), "success")
     return redirect(url_for("users.show", user_id=user_id))
 
 
@@ -96,7 +101,8 @@ def reset(user_id: int):
             log.info("admin %s reset the password of %s", admin.username, user.username)
             if not form.password.data:
                 return _password_once(user, password)
-            flash(f"Đã đặt mật khẩu mới cho {user.username}; các phiên đăng nhập của họ đã kết thúc.", "success")
+            flash(_("Đã đặt mật khẩu mới cho %(username)s; các phiên đăng nhập của họ đã kết thúc.",
+                    username=user.username), "success")
             return redirect(url_for("users.show", user_id=user_id))
     return render_template("users/show.html", user=user, **forms), 422
 
@@ -109,7 +115,7 @@ def role(user_id: int):
     forms = _user_forms(admin, user, posted="role_form")
     form = forms["role_form"]
     return _apply(form, forms, user, lambda: change_role(db.session, current_actor(), admin, user, form.role.data),
-                  "Đã đổi vai trò")
+                  _l("Đã đổi vai trò của %(username)s; các phiên đăng nhập của họ đã kết thúc."))
 
 
 @bp.route("/users/<int:user_id>/scope", methods=["POST"])
@@ -120,7 +126,8 @@ def scope(user_id: int):
     forms = _user_forms(admin, user, posted="scope_form")
     form = forms["scope_form"]
     return _apply(form, forms, user, lambda: change_scope(db.session, current_actor(), admin, user,
-                                                          *form.chosen_scope()), "Đã đổi phạm vi")
+                                                          *form.chosen_scope()),
+                  _l("Đã đổi phạm vi của %(username)s; các phiên đăng nhập của họ đã kết thúc."))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -143,13 +150,14 @@ def change_password():
             # Every session of the user has ended, this one too: log in again with the new password.
             logout_user()
             session.clear()
-            flash("Đã đổi mật khẩu. Vui lòng đăng nhập lại bằng mật khẩu mới.", "success")
+            flash(_("Đã đổi mật khẩu. Vui lòng đăng nhập lại bằng mật khẩu mới."), "success")
             return redirect(url_for("auth.login"))
     return render_template("account/password.html", form=form), 200 if request.method == "GET" else 422
 
 
-def _apply(form, forms: dict, user: User, change, done: str):
-    """Validate the posted form of the user page, make the one change, commit, redirect."""
+def _apply(form, forms: dict, user: User, change, done):
+    """Validate the posted form of the user page, make the one change, commit, redirect. `done`
+    is the lazy message of a change made, naming `%(username)s`."""
     if form.validate():
         try:
             changed = change()
@@ -159,8 +167,7 @@ def _apply(form, forms: dict, user: User, change, done: str):
         else:
             db.session.commit()
             log.info("%s for user %s (changed: %s)", request.path, user.username, changed)
-            flash(f"{done} của {user.username}; các phiên đăng nhập của họ đã kết thúc." if changed
-                  else "Không có gì thay đổi.", "success")
+            flash(str(done) % {"username": user.username} if changed else _("Không có gì thay đổi."), "success")
             return redirect(url_for("users.show", user_id=user.id))
     return render_template("users/show.html", user=user, **forms), 422
 

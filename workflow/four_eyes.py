@@ -9,22 +9,24 @@ replace what is recorded.
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from workflow.states import CaseState
 from workflow.table import PAST_REGISTRATION
 
 AMEND_TRIGGER = "amend_protected_fields"
 
-# Field → how a screen names it (vi).
+# Field → how a screen names it (lazy: in the reader's language).
 FIELD_LABELS: dict[str, str] = {
-    "monthly_amount": "mức trợ cấp hàng tháng",
-    "national_id": "số CCCD",
-    "account_holder": "chủ tài khoản",
-    "account_holder_name": "họ tên chủ tài khoản",
-    "account_holder_national_id": "số CCCD chủ tài khoản",
+    "monthly_amount": _l("mức trợ cấp hàng tháng"),
+    "national_id": _l("số CCCD"),
+    "account_holder": _l("chủ tài khoản"),
+    "account_holder_name": _l("họ tên chủ tài khoản"),
+    "account_holder_national_id": _l("số CCCD chủ tài khoản"),
     # The provider routes the money as much as the number does: the same number at another bank
     # is another account.
-    "provider_id": "tổ chức chi trả",
-    "account_number": "số tài khoản",
+    "provider_id": _l("tổ chức chi trả"),
+    "account_number": _l("số tài khoản"),
 }
 PROTECTED_FIELDS = tuple(FIELD_LABELS)
 PROTECTED_FROM: tuple[CaseState, ...] = PAST_REGISTRATION
@@ -61,4 +63,4 @@ def replaced_without_approval(state: CaseState, changes: dict) -> list[str]:
 
 def labels(fields) -> str:
     """`mức trợ cấp hàng tháng, số CCCD`: the protected fields among `fields`, as a screen says them."""
-    return ", ".join(FIELD_LABELS[k] for k in PROTECTED_FIELDS if k in fields)
+    return ", ".join(str(FIELD_LABELS[k]) for k in PROTECTED_FIELDS if k in fields)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l, ngettext
+
 from cases.roles import Role
 from workflow.states import CaseState as S
 
@@ -22,10 +24,17 @@ class Sla:
 
     @property
     def label(self) -> str:
-        return f"{self.amount} {SLA_UNIT_LABELS[self.unit]}"
+        """`10 ngày làm việc`, in the reader's language (plural in English)."""
+        return _SLA_AMOUNTS[self.unit](self.amount)
 
 
-SLA_UNIT_LABELS = {"working_days": "ngày làm việc", "days": "ngày", "months": "tháng"}
+# Labels are lazy: the table is built at import, and each reader sees their own language.
+SLA_UNIT_LABELS = {"working_days": _l("ngày làm việc"), "days": _l("ngày"), "months": _l("tháng")}
+_SLA_AMOUNTS = {
+    "working_days": lambda n: ngettext("%(num)d ngày làm việc", "%(num)d ngày làm việc", n),
+    "days": lambda n: ngettext("%(num)d ngày", "%(num)d ngày", n),
+    "months": lambda n: ngettext("%(num)d tháng", "%(num)d tháng", n),
+}
 
 
 @dataclass(frozen=True)
@@ -55,13 +64,13 @@ class TransitionSpec:
 RETURN = "return_to_suspended_from"
 
 _STATES = [
-    StateSpec(S.IDENTITY_VERIFICATION, "Chờ xác thực danh tính", Sla(10, "working_days"), True),
-    StateSpec(S.PAYMENT_METHOD, "Chờ đăng ký phương thức chi trả", Sla(10, "working_days"), True),
-    StateSpec(S.ACCOUNT_OPENING, "Đang mở tài khoản", Sla(20, "working_days"), True),
-    StateSpec(S.PAID_BY_ACCOUNT, "Chi trả qua tài khoản", None, True),
-    StateSpec(S.PAID_IN_CASH, "Chi trả tiền mặt", Sla(90, "days"), True),     # re-engage
-    StateSpec(S.SUSPENDED, "Tạm dừng", Sla(3, "months"), False),              # review
-    StateSpec(S.TERMINATED, "Thôi hưởng", None, False),                       # final
+    StateSpec(S.IDENTITY_VERIFICATION, _l("Chờ xác thực danh tính"), Sla(10, "working_days"), True),
+    StateSpec(S.PAYMENT_METHOD, _l("Chờ đăng ký phương thức chi trả"), Sla(10, "working_days"), True),
+    StateSpec(S.ACCOUNT_OPENING, _l("Đang mở tài khoản"), Sla(20, "working_days"), True),
+    StateSpec(S.PAID_BY_ACCOUNT, _l("Chi trả qua tài khoản"), None, True),
+    StateSpec(S.PAID_IN_CASH, _l("Chi trả tiền mặt"), Sla(90, "days"), True),     # re-engage
+    StateSpec(S.SUSPENDED, _l("Tạm dừng"), Sla(3, "months"), False),              # review
+    StateSpec(S.TERMINATED, _l("Thôi hưởng"), None, False),                       # final
 ]
 STATES: dict[S, StateSpec] = {spec.state: spec for spec in _STATES}
 # A proposal waiting for a supervisor escalates on this, with the same tiers as a case.
@@ -78,47 +87,47 @@ PAST_REGISTRATION = tuple(s for s in NOT_TERMINATED if s is not INITIAL_STATE)
 _T = TransitionSpec
 _TRANSITIONS = [
     _T("verify_identity", (S.IDENTITY_VERIFICATION,), S.PAYMENT_METHOD,
-       "Xác thực danh tính", "VerifyIdentityForm", OFFICE, False,
+       _l("Xác thực danh tính"), "VerifyIdentityForm", OFFICE, False,
        "ID number, source, date, corrections to name / birth date / sex"),
     _T("record_identity_problem", (S.IDENTITY_VERIFICATION,), None,
-       "Ghi nhận vướng mắc xác thực", "IdentityProblemForm", OFFICE, False,
+       _l("Ghi nhận vướng mắc xác thực"), "IdentityProblemForm", OFFICE, False,
        "problem, follow-up date"),
     _T("choose_account", (S.PAYMENT_METHOD,), S.ACCOUNT_OPENING,
-       "Đăng ký nhận qua tài khoản", "ChooseAccountForm", OFFICE, False,
+       _l("Đăng ký nhận qua tài khoản"), "ChooseAccountForm", OFFICE, False,
        "account holder, provider, account number if any, consent date"),
     _T("choose_cash", (S.PAYMENT_METHOD,), S.PAID_IN_CASH,
-       "Đăng ký nhận tiền mặt", "ChooseCashForm", OFFICE, True,
+       _l("Đăng ký nhận tiền mặt"), "ChooseCashForm", OFFICE, True,
        "reason (special case, declines, other), proxy if any"),
     _T("record_account_opened", (S.ACCOUNT_OPENING,), None,
-       "Ghi nhận đã mở tài khoản", "AccountOpenedForm", OFFICE, False,
+       _l("Ghi nhận đã mở tài khoản"), "AccountOpenedForm", OFFICE, False,
        "provider, account number, date opened"),
     _T("confirm_account_payment", (S.ACCOUNT_OPENING,), S.PAID_BY_ACCOUNT,
-       "Xác nhận chi trả qua tài khoản", "ConfirmPaymentForm", OFFICE, False,
+       _l("Xác nhận chi trả qua tài khoản"), "ConfirmPaymentForm", OFFICE, False,
        "month paid, provider reference"),
     _T("report_payment_failure", (S.PAID_BY_ACCOUNT,), S.ACCOUNT_OPENING,
-       "Báo chi trả không thành công", "PaymentFailureForm", OFFICE, False,
+       _l("Báo chi trả không thành công"), "PaymentFailureForm", OFFICE, False,
        "reason (account closed, wrong number, name mismatch)"),
     _T("switch_to_account", (S.PAID_IN_CASH,), S.PAYMENT_METHOD,
-       "Chuyển sang nhận qua tài khoản", "SwitchToAccountForm", OFFICE, False, "note"),
+       _l("Chuyển sang nhận qua tài khoản"), "SwitchToAccountForm", OFFICE, False, "note"),
     _T("switch_to_cash", (S.ACCOUNT_OPENING, S.PAID_BY_ACCOUNT), S.PAID_IN_CASH,
-       "Chuyển sang nhận tiền mặt", "SwitchToCashForm", OFFICE, True, "reason"),
+       _l("Chuyển sang nhận tiền mặt"), "SwitchToCashForm", OFFICE, True, "reason"),
     _T("suspend", RECEIVING, S.SUSPENDED,
-       "Tạm dừng trợ cấp", "SuspendForm", OFFICE, True,
+       _l("Tạm dừng trợ cấp"), "SuspendForm", OFFICE, True,
        "legal reason code, effective month, decision number"),
     _T("resume", (S.SUSPENDED,), RETURN,
-       "Tiếp tục hưởng trợ cấp", "ResumeForm", OFFICE, True,
+       _l("Tiếp tục hưởng trợ cấp"), "ResumeForm", OFFICE, True,
        "decision number, effective month, months of arrears"),
     _T("terminate", NOT_TERMINATED, S.TERMINATED,
-       "Thôi hưởng trợ cấp", "TerminateForm", OFFICE, True,
+       _l("Thôi hưởng trợ cấp"), "TerminateForm", OFFICE, True,
        "legal reason code, event date (effective the month after), decision number"),
     _T("reopen_identity", AFTER_IDENTITY, S.IDENTITY_VERIFICATION,
-       "Xác thực lại danh tính", "ReopenIdentityForm", OFFICE, True, "what was found wrong"),
+       _l("Xác thực lại danh tính"), "ReopenIdentityForm", OFFICE, True, "what was found wrong"),
     # Four eyes on money and identity (issue 14): the case stays where it is.
     _T("change_account", (S.ACCOUNT_OPENING, S.PAID_BY_ACCOUNT), None,
-       "Thay đổi tài khoản nhận trợ cấp", "ChangeAccountForm", OFFICE, True,
+       _l("Thay đổi tài khoản nhận trợ cấp"), "ChangeAccountForm", OFFICE, True,
        "account holder, provider, account number, reason"),
     _T("amend_protected_fields", PAST_REGISTRATION, None,
-       "Sửa mức trợ cấp hoặc số CCCD", None, OFFICE, True,
+       _l("Sửa mức trợ cấp hoặc số CCCD"), None, OFFICE, True,
        "the new monthly amount or ID number held back from an edit of the case's data"),
 ]
 TRANSITIONS: dict[str, TransitionSpec] = {t.trigger: t for t in _TRANSITIONS}

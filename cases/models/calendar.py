@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,8 +23,8 @@ class SwapKind(str, enum.Enum):
 
 
 SWAP_KIND_LABELS = {
-    SwapKind.DAY_OFF: "Ngày nghỉ thêm (ngày thường)",
-    SwapKind.WORKING_DAY: "Ngày làm bù (thứ Bảy, Chủ nhật)",
+    SwapKind.DAY_OFF: _l("Ngày nghỉ thêm (ngày thường)"),
+    SwapKind.WORKING_DAY: _l("Ngày làm bù (thứ Bảy, Chủ nhật)"),
 }
 
 
