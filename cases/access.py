@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, bindparam, false, select
+from sqlalchemy import Boolean, ColumnElement, Select, any_, bindparam, false, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import NotFound
 
@@ -70,8 +72,36 @@ def scoped_cases(user: User, *columns) -> Select:
 
 def proposal_scope(user: User) -> ColumnElement[bool]:
     """The WHERE clause restricting `proposals` to the cases `user` may see."""
-    province_communes = select(Commune.id).where(Commune.province_id == user.province_id)
-    return _scope_on(user, Proposal.commune_id.in_(province_communes), Proposal.commune_id)
+    return _scope_on(user, commune_of_province(Proposal.commune_id, user.province_id), Proposal.commune_id)
+
+
+class commune_of_province(FunctionElement):
+    """`commune_of_province(column, province_id)`: the commune in `column` belongs to the province.
+
+    `column IN (SELECT id FROM communes WHERE province_id = …)`, except on PostgreSQL, where it is
+    `column = ANY(ARRAY(SELECT …))`: there the planner probes an index on the commune once per
+    commune of the province, where with IN it preferred reading every open proposal of the country
+    through another partial index (the inbox's first page: 23 ms → 2 ms at a million cases)."""
+    type = Boolean()
+    name = "commune_of_province"
+    inherit_cache = True
+
+
+def _communes_of(element):
+    column, province_id = list(element.clauses)
+    return column, select(Commune.id).where(Commune.province_id == province_id)
+
+
+@compiles(commune_of_province)
+def _in_communes(element, compiler, **kw):
+    column, communes = _communes_of(element)
+    return compiler.process(column.in_(communes), **kw)
+
+
+@compiles(commune_of_province, "postgresql")
+def _any_of_communes(element, compiler, **kw):
+    column, communes = _communes_of(element)
+    return compiler.process(column == any_(func.array(communes.scalar_subquery())), **kw)
 
 
 # The one case, in a province or in some communes: built once, so each request only binds its
