@@ -197,6 +197,23 @@ class _Escalated:
         # By the row's identity: a row shown to a commune's officer is shown to the province's too.
         self.made: dict[int, Line] = {}
         self.sla_labels: dict[object, LazyString] = {}
+        self.shared: dict[tuple, LazyString] = {}
+
+    # The words a line is made of come from a few values; each is made once and shared by its lines,
+    # so a digest reads it once (`_Words.text`): hundreds of thousands of lines, a few hundred words.
+    def proposal_waiting(self, trigger: str | None) -> LazyString:
+        found = self.shared.get(("proposal", trigger))
+        if found is None:
+            found = self.shared[("proposal", trigger)] = _l(
+                "Đề xuất «%(action)s» chờ phê duyệt", action=TRANSITIONS[trigger].label if trigger in TRANSITIONS else trigger)
+        return found
+
+    def waited(self, working: bool, n: int) -> LazyString:
+        found = self.shared.get((working, n))
+        if found is None:
+            found = self.shared[(working, n)] = (lazy_ngettext("%(num)d ngày làm việc", "%(num)d ngày làm việc", n)
+                                                 if working else lazy_ngettext("%(num)d ngày", "%(num)d ngày", n))
+        return found
 
     def sla_label(self, sla) -> LazyString:
         """One lazy label per SLA, shared by its lines (a digest reads each once: `_Words.text`)."""
@@ -223,14 +240,10 @@ class _Escalated:
         if row[PROPOSAL_ID] is None:
             what, sla = self.states[row[STATE]]
         else:
-            trigger = self.triggers.get(row[PROPOSAL_ID])
-            what = _l("Đề xuất «%(action)s» chờ phê duyệt",
-                      action=TRANSITIONS[trigger].label if trigger in TRANSITIONS else trigger)
-            sla = PROPOSAL_SLA
+            what, sla = self.proposal_waiting(self.triggers.get(row[PROPOSAL_ID])), PROPOSAL_SLA
         started = row[STARTED] if isinstance(row[STARTED], date) else date.fromisoformat(row[STARTED])
         days = self.working_days(row[STARTED])
-        waited = (lazy_ngettext("%(num)d ngày làm việc", "%(num)d ngày làm việc", days) if sla.unit == "working_days"
-                  else lazy_ngettext("%(num)d ngày", "%(num)d ngày", (self.on - started).days))
+        waited = self.waited(sla.unit == "working_days", days if sla.unit == "working_days" else (self.on - started).days)
         reason = None
         if row[PROPOSAL_ID] is None:
             # The reason names the local day: a decision taking effect at 00:05 on the first began
@@ -286,6 +299,7 @@ class _Words:
     def __init__(self):
         self.catalogue, self.language = get_translations(), reader_language()
         self.written: dict[tuple[str, date], str] = {}
+        self.lines: dict[tuple[int, int, int], str] = {}
         # id → (the lazy string, its text): holding the object keeps its id from being reused.
         self.read: dict[int, tuple[LazyString, str]] = {}
 
@@ -357,9 +371,15 @@ def render_digest(full_name: str, lines: list[Line], escalated_on: date, base_ur
 
 def _line_block(words: _Words, line: Line, base_url: str) -> list[str]:
     _ = words
+    # The second line comes from shared words (kept alive by the run, so their ids stay theirs):
+    # written once per language for all the lines that share them.
+    shared = (id(line.what), id(line.waited), id(line.sla_label))
+    waiting = words.lines.get(shared)
+    if waiting is None:
+        waiting = words.lines[shared] = "  " + _("%(what)s: %(waited)s (thời hạn %(sla)s)", what=line.what,
+                                                 waited=line.waited, sla=line.sla_label)
     out = [_("- Hồ sơ số %(case)s — %(name)s — CCCD %(number)s", case=line.case_id,
-             name=one_line(line.full_name), number=mask_number(line.national_id)),
-           "  " + _("%(what)s: %(waited)s (thời hạn %(sla)s)", what=line.what, waited=line.waited, sla=line.sla_label)]
+             name=one_line(line.full_name), number=mask_number(line.national_id)), waiting]
     out += ["  " + _("Cần làm: %(reason)s", reason=words.reason(line.reason))] if line.reason else []
     return out + [f"  {base_url}/cases/{line.case_id}"]
 
