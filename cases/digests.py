@@ -305,11 +305,17 @@ class _Words:
 
     def __call__(self, msgid: str, **values) -> str:
         text = self.catalogue.ugettext(msgid)
-        return text % {k: self.text(v) for k, v in values.items()} if values else text
+        return text % self._read(values) if values else text
 
     def plural(self, singular: str, plural: str, num: int, **values) -> str:
         values.setdefault("num", num)
-        return self.catalogue.ungettext(singular, plural, num) % {k: self.text(v) for k, v in values.items()}
+        return self.catalogue.ungettext(singular, plural, num) % self._read(values)
+
+    def _read(self, values: dict) -> dict:
+        for key, value in values.items():
+            if isinstance(value, LazyString):
+                values[key] = self.text(value)
+        return values
 
     def reason(self, reason: OverdueReason) -> str:
         """An overdue reason in this catalogue, its day or month written as views/present writes them."""
