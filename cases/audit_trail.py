@@ -130,7 +130,8 @@ class TrailRow:
     commune_name: str | None
     reason: str | None
     outcome: str            # label
-    detail: list[str] = field(default_factory=list)
+    detail: list[str] = field(default_factory=list)   # `key: before → after`, as the export writes it
+    facts: dict = field(default_factory=dict)          # the masked detail itself: the screen labels it
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,7 @@ def _row(r) -> TrailRow:
     detail = mask_detail(json.loads(r.detail)) if r.detail else {}
     return TrailRow(r.seq, to_local(r.occurred_at), r.actor_username, role_label(r.actor_role), r.action,
                     r.case_id, r.case_name, r.commune_name, r.reason, str(OUTCOME_LABELS.get(r.outcome, r.outcome)),
-                    describe(detail))
+                    describe(detail), detail)
 
 
 def role_label(role: str | None) -> str:

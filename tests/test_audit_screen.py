@@ -293,3 +293,12 @@ def test_export_of_an_unreadable_filter_writes_nothing(world, auditor):
     assert audit_records(before) == []
     fresh()
     assert db.session.query(AuditRecord).filter(AuditRecord.action == "audit.export").count() == 0
+
+
+def test_the_screen_names_fields_and_values_as_the_case_page_does(world, auditor):
+    """Issue 15: no raw field key or enum value on the screen; the export keeps the keys."""
+    officer, case_id = world[0][BINH_GIA], world[1][BINH_GIA]
+    note(officer, action="case.edit", case_id=case_id, detail={"changes": {"payment_method": ["cash", "account"],
+                                                          "identity_source": [None, "police_list"]}})
+    page = words(auditor.get("/audit", query_string={"action": "case.edit"}))
+    assert "Hình thức chi trả" in page and "payment_method" not in page and "police_list" not in page
