@@ -3,11 +3,12 @@ counting audit records, reading a page as text, and posting a transition's form.
 from __future__ import annotations
 
 import html
+from contextlib import contextmanager
 import re
 from datetime import date
 from html.parser import HTMLParser
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from cases.models import AuditRecord, Case, Proposal, ProposalStatus
 from extensions import db
@@ -183,3 +184,18 @@ def open_form(browser, url: str) -> dict[str, str]:
 def fill_and_submit(browser, url: str, typed: dict):
     """Open the form at `url`, type `typed` over what it shows, and post the whole form."""
     return browser.post(url, data=open_form(browser, url) | typed)
+
+
+@contextmanager
+def statements():
+    """Counts the SQL statements run inside the block (`with statements() as counted: …`,
+    then `counted["n"]`): a page must run a fixed number whatever the number of rows."""
+    counter = {"n": 0}
+
+    def count(*_args, **_kwargs):
+        counter["n"] += 1
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield counter
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)

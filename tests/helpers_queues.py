@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
-from sqlalchemy import delete, event
+from sqlalchemy import delete
 
 from cases.models import CaseCount
 from extensions import db, write_intent
@@ -17,18 +16,6 @@ def forget_counts() -> None:
         db.session.commit()
 
 
-@contextmanager
-def statements():
-    """Counts the SQL statements run inside the block."""
-    counter = {"n": 0}
-
-    def count(*_args, **_kwargs):
-        counter["n"] += 1
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield counter
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def row_ids(page: str) -> list[int]:

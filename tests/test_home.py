@@ -14,7 +14,8 @@ from cases.roles import Role
 from extensions import db, write_intent
 from tests.conftest import LANG_SON, TAN_VAN, submit
 from tests.helpers import text_of, transition_form
-from tests.helpers_queues import forget_counts, statements
+from tests.helpers import statements
+from tests.helpers_queues import forget_counts
 from workflow.states import CaseState as S
 
 

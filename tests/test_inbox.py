@@ -4,11 +4,9 @@ a fixed number of SQL statements per page; and deciding several at once, each on
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from cases import inbox
 from cases.actions import start_transition
@@ -20,7 +18,7 @@ from cases.roles import Role
 from cases.users import actor_of
 from extensions import db, write_intent
 from tests.conftest import BINH_GIA, LANG_SON, OTHER_COMMUNE, TAN_VAN, csrf_token
-from tests.helpers import audit_records, case_row, fill_and_submit, last_seq, proposals_of, text_of
+from tests.helpers import audit_records, case_row, fill_and_submit, last_seq, proposals_of, text_of, statements
 from tests.paths import payload_for
 from workflow.states import CaseState as S
 
@@ -76,17 +74,6 @@ def rows_of(page: str) -> list[int]:
     return [int(n) for n in re.findall(r'<tr data-proposal="(\d+)"', page)]
 
 
-@contextmanager
-def statements():
-    counter = {"n": 0}
-
-    def count(*_args, **_kwargs):
-        counter["n"] += 1
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield counter
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 # --- The list ------------------------------------------------------------------------------

@@ -4,11 +4,10 @@ fixed number of SQL statements whatever the filter."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from cases.models import Case, CaseCount, PolicyGroup
 from cases.organisation import commune_by_code
@@ -16,21 +15,10 @@ from cases.roles import Role
 from extensions import db, write_intent
 from tests.conftest import BINH_GIA, LANG_SON, TAN_VAN, submit
 from tests.test_migrations import database  # noqa: F401,F811 - a database of its own, for the upgrade test
-from tests.helpers import text_of, transition_form
+from tests.helpers import text_of, transition_form, statements
 from workflow.states import CaseState as S
 
 
-@contextmanager
-def statements():
-    counter = {"n": 0}
-
-    def count(*_args, **_kwargs):
-        counter["n"] += 1
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield counter
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def row_ids(page: str) -> list[int]:
