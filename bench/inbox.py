@@ -9,7 +9,7 @@ import statistics
 from flask import Flask
 from sqlalchemy import func, select
 
-from bench.measure import _bench_user, _clocked, _login, _percentile, _statement_counter
+from bench.measure import _bench_user, _clocked, _login, _percentile, statement_counter
 from cases.models import Commune, Proposal, ProposalStatus
 from cases.roles import Role
 from extensions import db
@@ -57,7 +57,7 @@ def measure_inbox(app: Flask, requests: int = 200) -> dict:
         answer = client.get(urls[i % len(urls)])
         times.append(clock.last * 1000)
         assert answer.status_code == 200, answer.status_code
-    with app.app_context(), _statement_counter() as counter:
+    with app.app_context(), statement_counter() as counter:
         client.get(urls[-3] if len(urls) > 3 else urls[0])
     return {
         "inbox_pending_in_province": pending,

@@ -98,7 +98,8 @@ def _login(app: Flask, username: str):
 
 
 @contextmanager
-def _statement_counter():
+def statement_counter():
+    """Counts the SQL statements run inside the block (the benchmark's and the tests' one counter)."""
     counter = {"n": 0}
 
     def count(*_args, **_kwargs):
@@ -135,7 +136,7 @@ def measure_pages(app: Flask, requests: int = 200) -> dict:
         answer = client.get(first if i % 2 == 0 else deep)
         times.append(clock.last * 1000)
         assert answer.status_code == 200
-    with app.app_context(), _statement_counter() as counter:
+    with app.app_context(), statement_counter() as counter:
         client.get(deep)
     case_times = []
     for case_id in case_ids:
@@ -170,7 +171,7 @@ def _measure_search(app: Flask, province_id: int, requests: int) -> dict:
         answer = client.get("/cases", query_string={"q": query})
         times.append(clock.last * 1000)
         assert answer.status_code == 200
-    with app.app_context(), _statement_counter() as counter:
+    with app.app_context(), statement_counter() as counter:
         client.get("/cases", query_string={"q": typed[0]})
     return {"search_p95_ms": round(_percentile(times, 95), 2), "search_sql_statements": counter["n"]}
 

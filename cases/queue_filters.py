@@ -22,7 +22,6 @@ from workflow.states import CaseState
 from workflow.table import STATES
 
 DEADLINES = {"over": _l("Quá hạn"), "soon": _l("Sắp đến hạn (3 ngày làm việc)")}
-POLICY_GROUP_LABELS = {PolicyGroup.BTXH: _l("Bảo trợ xã hội"), PolicyGroup.NCC: _l("Người có công")}
 DUE_SOON_WORKING_DAYS = 3
 DEFAULT_STATE = CaseState.IDENTITY_VERIFICATION
 

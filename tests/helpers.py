@@ -3,15 +3,15 @@ counting audit records, reading a page as text, and posting a transition's form.
 from __future__ import annotations
 
 import html
-from contextlib import contextmanager
 import re
 from datetime import date
 from html.parser import HTMLParser
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from cases.models import AuditRecord, Case, Proposal, ProposalStatus
 from extensions import db
+from bench.measure import statement_counter as statements  # noqa: F401 - one counter, shared with the benchmark
 from tests.paths import payload_for
 
 ACTION_LINK = re.compile(r'href="/cases/(\d+)/actions/([a-z_]+)"')
@@ -185,17 +185,3 @@ def fill_and_submit(browser, url: str, typed: dict):
     """Open the form at `url`, type `typed` over what it shows, and post the whole form."""
     return browser.post(url, data=open_form(browser, url) | typed)
 
-
-@contextmanager
-def statements():
-    """Counts the SQL statements run inside the block (`with statements() as counted: …`,
-    then `counted["n"]`): a page must run a fixed number whatever the number of rows."""
-    counter = {"n": 0}
-
-    def count(*_args, **_kwargs):
-        counter["n"] += 1
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield counter
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)

@@ -7,7 +7,6 @@ from datetime import date
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_number, format_percent
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -19,14 +18,15 @@ from cases.home import home_of
 from cases.ids import parse_id
 from cases.models import PaymentProvider, User, Village
 from cases.models.case import IdentitySource
-from cases.queue_filters import DEADLINES, POLICY_GROUP_LABELS, parse_filter
+from cases.queue_filters import DEADLINES, parse_filter
 from cases.queues import queue_page
-from cases.registration import require_writer
+from cases.registration import may_register, require_writer
 from cases.roles import Role
 from cases.search import case_number, find_by_national_id
 from extensions import db
 from views.cases import bp
 from views.common import acting_user, current_actor
+from views.present.labels import IDENTITY_SOURCE_LABELS, POLICY_GROUP_LABELS
 from workflow.table import STATES
 
 
@@ -79,15 +79,13 @@ def _filter_options(user: User, chosen) -> dict:
     return dict(states=STATES, communes=communes, villages=villages, providers=providers,
                 groups=POLICY_GROUP_LABELS, categories=list(reference.categories().values()),
                 deadlines=DEADLINES, officers=bulk.assignable_officers(db.session, commune_id),
-                sources=_SOURCES, reasons=reference.suspension_reasons(), bulk_max=bulk.MAX_CASES, today=local_today(), may_act=_may_act(user))
+                sources=IDENTITY_SOURCE_LABELS, reasons=reference.suspension_reasons(), bulk_max=bulk.MAX_CASES, today=local_today(), may_act=_may_act(user))
 
 
 def _may_act(user: User) -> bool:
-    return user.is_active and user.role in (Role.OFFICER, Role.SUPERVISOR)
+    return may_register(user)
 
 
-_SOURCES = {IdentitySource.POLICE_LIST: _l("Danh sách công an đối chiếu"), IdentitySource.VNEID: _l("VNeID"),
-            IdentitySource.POPULATION_DB: _l("Cơ sở dữ liệu quốc gia về dân cư")}
 
 
 @bp.route("/cases/search-id", methods=["POST"])
