@@ -9,9 +9,10 @@ from cases.models.calendar import SwapKind, WorkingDaySwap
 from cases.models.mail import MailStatus, OutboxMessage
 from cases.models.escalation import Escalation
 from cases.models.counts import CaseCount
+from cases.models.lists import ListJob, ListJobState, ListKind
 
 __all__ = [
-    "AccountHolder", "AuditCheck", "CaseCount", "AuditHead", "DenialWindow", "LoginThrottle", "AuditRecord", "Case", "Escalation", "Commune", "PaymentMethod",
+    "AccountHolder", "AuditCheck", "CaseCount", "AuditHead", "DenialWindow", "ListJob", "ListJobState", "ListKind", "LoginThrottle", "AuditRecord", "Case", "Escalation", "Commune", "PaymentMethod",
     "PaymentProvider", "PolicyGroup", "Proposal", "ProposalStatus", "Province", "ProviderKind",
     "MailStatus", "OutboxMessage", "Sex", "SwapKind", "User", "Village", "WorkingDaySwap", "user_communes",
 ]
