@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from cases.models import Commune, Sex, User, user_communes
 from cases.roles import Role
 from cases.users import hasher
-from demo.chain import ActorRow, AuditChain, canonical, unsealed
+from cases.audit_chain import ActorRow, AuditChain, canonical, unsealed
 from demo.people import ethnic_mix, full_name
 from demo.places import CommuneActors, CommuneLike
 

@@ -8,28 +8,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from json.encoder import encode_basestring as encode_json_string
 from random import Random
-
-from sqlalchemy import inspect
 
 from cases import reference
 from cases.search import fold_name, given_name_first
-from cases.changes import NOT_DIFFED  # the audit snapshot leaves out the same bookkeeping fields
-from cases.models import Case, PolicyGroup, Sex
+from cases.case_rows import BLANK_CASE, CASE_COLUMNS, CASE_TABLE, creation_detail, snapshot  # noqa: F401 - the demo's writers
+from cases.models import PolicyGroup, Sex
 from demo import names
 from demo.people import (CHILD_AGE, NationalIds, age_range, birth_date_at_age, ethnic_mix, full_name, mobile,
                          ncc_amount, policy_category, sex_for)
 from demo.places import Place
 from workflow.states import CaseState
 
-CASE_TABLE = Case.__table__
-CASE_COLUMNS = tuple(c.name for c in CASE_TABLE.columns)
-SNAPSHOT_FIELDS = tuple(c.key for c in inspect(Case).column_attrs if c.key not in NOT_DIFFED)
-BLANK_CASE = {name: None for name in CASE_COLUMNS} | {
-    "special_very_old": False, "special_gravely_ill": False, "special_cannot_travel": False,
-    "special_nobody_to_authorise": False, "status": CaseState.IDENTITY_VERIFICATION.value, "version": 1,
-}
 DISABILITY_CATEGORIES = frozenset({"D5.K6.1", "D5.K6.2", "D5.K6.3", "D5.K6.4"})
 
 
@@ -102,34 +92,3 @@ def _flag_special(rng: Random, case: dict, category: str, age: float, likely: bo
     case["special_cannot_travel"] = category in DISABILITY_CATEGORIES and rng.random() < 0.2 * boost
     special = case["special_very_old"] or case["special_gravely_ill"] or case["special_cannot_travel"]
     case["special_nobody_to_authorise"] = special and case["guardian_name"] is None and rng.random() < 0.5
-
-
-def snapshot(case: dict) -> dict:
-    """The case's fields as `cases.changes.snapshot` gives them to the `case.create` record."""
-    return {name: case[name] for name in SNAPSHOT_FIELDS}
-
-
-# Fields a registration never fills (payment, identity check, decisions): their part of the
-# `case.create` text is the same for every case and is written once, into the template below.
-EMPTY_AT_REGISTRATION = frozenset({
-    "account_holder", "account_holder_name", "account_holder_national_id", "account_number", "account_opened_on",
-    "address_detail", "cash_reason", "consent_date", "identity_follow_up_on", "identity_problem", "identity_source",
-    "identity_verified_on", "last_paid_month", "last_payment_reference", "notes", "payment_failure_reason",
-    "payment_method", "provider_id", "status_decision_number", "status_effective_month", "status_reason_code",
-    "suspended_from",
-})
-_FILLED = tuple(name for name in sorted(SNAPSHOT_FIELDS) if name not in EMPTY_AT_REGISTRATION)
-_TEMPLATE = '{"fields":{' + ",".join(
-    f'"{name}":null' if name in EMPTY_AT_REGISTRATION else f'"{name}":%s' for name in sorted(SNAPSHOT_FIELDS)) + "}}"
-
-
-def creation_detail(case: dict) -> str:
-    """`canonical_json({"fields": snapshot(case)})` for a case just registered, three times faster.
-
-    Keys are sorted once, into a template; values are None, bool, int or str, encoded as the
-    json module does. tests/test_demo.py checks the text against `canonical_json` for every case.
-    """
-    return _TEMPLATE % tuple([
-        "null" if value is None else encode_json_string(value) if value.__class__ is str
-        else ("true" if value else "false") if value.__class__ is bool else str(value)
-        for value in map(case.__getitem__, _FILLED)])

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from random import Random
 
-from demo.chain import Unsealed
+from cases.audit_chain import Unsealed
 from demo.history import CaseHistories
 from demo.people import NationalIds
 from demo.places import Place

@@ -4,7 +4,7 @@ A case is registered by its commune's officer, then walked along its route: each
 what its form would have posted and what it changed, as `cases.actions.fire_transition` does;
 a step that needs approval is proposed by the officer and approved, days later, by the
 commune's supervisor. Everything happens in office hours (08:00–17:00 in Vietnam), in order,
-before `today`. Records are left unsealed (`demo.chain.Unsealed`): the chain is one sequence,
+before `today`. Records are left unsealed (`cases.audit_chain.Unsealed`): the chain is one sequence,
 so only the process writing it numbers and hashes them.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from random import Random
 
 from cases.models import Proposal, ProposalStatus
 from demo.beneficiaries import CASE_COLUMNS, creation_detail, register
-from demo.chain import ActorRow, Unsealed, canonical, unsealed
+from cases.audit_chain import ActorRow, Unsealed, canonical, unsealed
 from demo.people import NationalIds
 from demo.places import Place
 from demo.routes import PENDING_TRIGGERS, ROUTES, Route

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from cases.models import PaymentProvider, Province, ProviderKind, Village
 from cases.organisation import ensure_provider
-from demo.chain import ActorRow
+from cases.audit_chain import ActorRow
 from demo.people import village_names
 from demo.steps import Bank
 

@@ -6,7 +6,7 @@ the officer and its approval by a supervisor), and some pending proposals for su
 decide. Records continue the audit hash chain from its head; `flask audit verify` passes after.
 
 It streams: cases are built in chunks (`demo.chunks`, in worker processes for large counts),
-and each chunk's cases, proposals and records are written in bulk (`demo.bulk`) and dropped, so
+and each chunk's cases, proposals and records are written in bulk (`cases.bulk_write`) and dropped, so
 memory stays flat whatever the count. Statuses are written directly, past the engine's guard on
 `Case.status`: that is for bulk generation only. The caller commits.
 """
@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from cases.models import Case
 from demo.actors import ensure_commune_actors
 from demo.beneficiaries import CASE_COLUMNS, CASE_TABLE
-from demo.bulk import BulkSink, next_id
-from demo.chain import ActorRow, AuditChain
+from cases.bulk_write import BulkSink, next_id
+from cases.audit_chain import ActorRow, AuditChain
 from demo.chunks import Chunk, Plan, built_chunks
 from demo.history import ACTORS_CREATED_DAYS_AGO, PROPOSAL_COLUMNS, PROPOSAL_TABLE, OfficeClock
 from demo.places import CommuneLike, load_places, province_codes

@@ -19,7 +19,7 @@ from cases.models import AuditRecord, Case, PolicyGroup, Proposal, ProposalStatu
 from cases.organisation import commune_by_code
 from cases.users import actor_of
 from demo.beneficiaries import creation_detail, register, snapshot
-from demo.chain import ActorRow
+from cases.audit_chain import ActorRow
 from demo.chunks import Plan, built_chunks
 from demo.national import fill
 from demo.people import NationalIds

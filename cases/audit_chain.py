@@ -1,12 +1,12 @@
-"""Appending many synthetic audit records to the hash chain at once.
+"""Appending many audit records to the hash chain at once (the demo, the benchmark, list imports).
 
 The same chain `cases.audit` keeps: the head row is locked, each record is numbered after it and
 hashed over the previous hash, and the head is moved at the end, all in the caller's transaction.
 Records staged by services in the same session (`audit.record`) are sealed at commit after
 these, from the moved head, so the chain stays unbroken.
 
-Records are built as `Unsealed` tuples (in worker processes for large runs) and chained here, in
-the one process that writes. Chaining is the part that cannot run in parallel, so it hashes the
+Records are built as `Unsealed` tuples (in worker processes for large synthetic runs) and chained
+here, in the one process that writes. Chaining is the part that cannot run in parallel, so it hashes the
 text `cases.audit.record_hash` would hash, assembled from pieces the builders prepared, instead
 of calling it with a dict per record (four times slower). The first record of every batch is
 hashed both ways and must agree, and `flask audit verify` recomputes every hash with
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from cases.audit import HEAD_ID, NULL_FIELD, canonical_json, record_hash
 from cases.models import AuditHead, AuditRecord
-from demo.bulk import BulkSink
+from cases.bulk_write import BulkSink
 
 
 AUDIT_TABLE = AuditRecord.__table__
@@ -129,5 +129,5 @@ def _check_against_record_hash(row: tuple) -> None:
     """:raise RuntimeError: `cases.audit.record_hash` changed and this file did not follow."""
     values = dict(zip(AUDIT_COLUMNS, row))
     if record_hash(values) != values["hash"]:
-        raise RuntimeError("demo.chain hashes records differently from cases.audit.record_hash; "
+        raise RuntimeError("cases.audit_chain hashes records differently from cases.audit.record_hash; "
                            "update AuditChain.seal to hash what record_hash hashes")
