@@ -253,7 +253,10 @@ def fire_transition(session: Session, actor: Actor, user: User | None, case: Cas
     changes.pop("status", None)
     if not spec.needs_approval:
         _refuse_unapproved_replacement(spec, from_state, changes)
-    touch(case, user)
+    # Without autoflush: reading `user.id` of a user expired by an earlier commit reloads it, and an
+    # autoflush then would write the half-moved case once more (a second version number).
+    with session.no_autoflush:
+        touch(case, user)
     with unique_or(DUPLICATE_ID, "national_id"):
         write_case(session, case)
     audit.record(session, actor, action, case=case, proposal=proposal, reason=reason, detail={
