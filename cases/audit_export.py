@@ -14,16 +14,12 @@ from babel.numbers import format_decimal
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from cases.audit_trail import TrailRow
+from cases.sheets.writer import text_cell
 
 HEADERS = (_l("Số thứ tự"), _l("Thời gian"), _l("Người thực hiện"), _l("Vai trò"), _l("Việc"), _l("Hồ sơ số"),
            _l("Họ tên đối tượng"), _l("Xã/phường"), _l("Lý do"), _l("Kết quả"), _l("Chi tiết"))
-# What a spreadsheet reads as the start of a formula (or of a formula after a blank).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-MAX_CELL_TEXT = 32_767  # Excel's limit for one cell
 
 
 def trail_workbook(rows: Iterable[TrailRow], action_label: Callable[[str], str] = str,
@@ -48,15 +44,3 @@ def trail_workbook(rows: Iterable[TrailRow], action_label: Callable[[str], str] 
     out = BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def text_cell(sheet: WriteOnlyWorksheet, value) -> WriteOnlyCell | None:
-    """A cell holding `value` as text, never as a formula; None stays an empty cell."""
-    if value is None:
-        return None
-    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))[:MAX_CELL_TEXT]
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"  # openpyxl made it "f" if it begins with "="
-    if text.startswith(FORMULA_STARTS):
-        cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
-    return cell

@@ -25,3 +25,4 @@ class Table:
     columns: dict[str, int]                      # field → column index (0-based)
     ignored: list[str] = field(default_factory=list)   # header texts not recognised
     rows: list[SheetRow] = field(default_factory=list)  # data rows only: no blank, total or signature row
+    header_cells: tuple[tuple, ...] = ()               # the header row(s) as read, for the rejected-rows workbook
