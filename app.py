@@ -14,6 +14,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     """Build the web application. Nothing runs at import time; the scheduler is not started here."""
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, overrides or {})
+    require_safe_xml()
     register_extensions(app)
     register_input_rules(app)
     register_blueprints(app)
@@ -23,6 +24,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def require_safe_xml() -> None:
+    """openpyxl reads XML through defusedxml, or the app does not start (cases.sheets.safety)."""
+    from cases.sheets.safety import require_defusedxml
+    require_defusedxml()
 
 
 def load_config(app: Flask, overrides: dict) -> None:
@@ -62,8 +69,8 @@ def register_input_rules(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from views import (audit, auth, calendar, cases, jobs, mail, preferences, proposals, queues,  # noqa: F401 - queues adds to cases.bp
-                       reveal, users, workflow)
+    from views import (audit, auth, calendar, cases, jobs, lists, mail, preferences, proposals,  # noqa: F401
+                       queues, reveal, users, workflow)     # queues adds to cases.bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -74,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs.bp)
     app.register_blueprint(calendar.bp)
     app.register_blueprint(mail.bp)
+    app.register_blueprint(lists.bp)
     app.register_blueprint(workflow.bp)
     app.register_blueprint(preferences.bp)
 

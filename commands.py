@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -164,6 +165,13 @@ def demo_load(case_count):
     click.echo("Demo logins (username / password):")
     for username, password, what in logins:
         click.echo(f"  {username:<22} {password:<20} {what}")
+    from demo.province import BINH_GIA
+    from demo.sample_lists import write_samples
+
+    written = write_samples(db.session, commune_by_code(db.session, BINH_GIA), Path(current_app.instance_path) / "demo-lists")
+    click.echo("Lists to try the import on (Danh sách nhập/xuất → tải lên):")
+    for path in written:
+        click.echo(f"  {path}")
 
 
 @bench.command("generate")
@@ -219,7 +227,8 @@ def refresh_planner_statistics() -> None:
 
 
 def register(app: Flask) -> None:
+    from cases.lists.cli import cases_cli, lists_cli
     from scheduler.cli import scheduler_cli
 
-    for group in (org, users, audit_cli, demo, workflow_cli, bench, scheduler_cli):
+    for group in (org, users, audit_cli, demo, workflow_cli, bench, scheduler_cli, lists_cli, cases_cli):
         app.cli.add_command(group)

@@ -64,6 +64,14 @@ class Base:
     # lease has expired (within LEASE + POLL seconds of the active one dying).
     SCHEDULER_LEASE_SECONDS = 30.0
     SCHEDULER_POLL_SECONDS = 10.0
+    # Lists in (issue 16): the scheduler's worker looks for queued list jobs this often; a job
+    # whose worker shows no sign of life for LIST_STALE_SECONDS is queued again (it resumes). An
+    # upload's body may be this large: above the file's own limit (25 MB, cases.sheets.safety,
+    # checked with the zip-bomb checks before any parsing) by the form's other parts, so a file
+    # too large is refused with its message, not with a bare 413.
+    LIST_POLL_SECONDS = 2.0
+    LIST_STALE_SECONDS = 300
+    LIST_MAX_UPLOAD_BYTES = 26 * 1024 * 1024
     SCHEDULER_MISFIRE_GRACE_SECONDS = 3600
     # The escalation sweep's local hour, and the address its emails link to.
     ESCALATION_HOUR = 7

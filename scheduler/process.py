@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import datetime
+import threading
+from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import Flask
@@ -48,6 +49,7 @@ class Runner:
         self.lease = Lease(self.engine, self.holder, lease_seconds or app.config["SCHEDULER_LEASE_SECONDS"], clock)
         self.jobs: dict[str, Job] = {job.id: job for job in jobs_for(app)}
         self.active = False
+        self._working_lists = threading.Lock()
 
     def poll(self, submit: Submit = _inline) -> None:
         """Take or renew the lease; as the holder, run the slots that have no run yet and the
@@ -127,6 +129,25 @@ class Runner:
         log.info("job %s (run %d): %s", job_id, run_id, outcome.value)
         return outcome
 
+    def work_lists(self) -> int:
+        """As the lease holder: put back in their queue the list jobs of a worker that stopped,
+        then preview or import the queued ones, one after another (cases.lists.jobs); the number
+        worked. One at a time: a call while another works returns at once."""
+        if not self.lease.holds() or not self._working_lists.acquire(blocking=False):
+            return 0
+        from cases.lists import jobs as list_jobs
+        try:
+            with self.app.app_context(), write_intent():
+                stale_after = timedelta(seconds=self.app.config.get("LIST_STALE_SECONDS", 300))
+                list_jobs.requeue_stale(db.session, self.clock(), stale_after)
+                db.session.commit()
+            return list_jobs.work_queued(self.app, self.holder, stop=lambda: not self.lease.holds())
+        except SQLAlchemyError:
+            log.warning("scheduler %s could not work the list jobs", self.holder, exc_info=True)
+            return 0
+        finally:
+            self._working_lists.release()
+
     def _requested(self) -> list[tuple[int, str]]:
         with self.app.app_context():
             return requested_runs(db.session)
@@ -157,6 +178,10 @@ def run(app: Flask) -> None:
         scheduler.add_job(runner.fire, job.trigger(), args=[job.id], id=job.id, name=job.id)
     scheduler.add_job(runner.poll, IntervalTrigger(seconds=app.config["SCHEDULER_POLL_SECONDS"], timezone=ZONE),
                       args=[submit], id="_poll", name="lease and requests", next_run_time=datetime.now(ZONE))
+    # Two instances allowed, so a tick during a long import returns at once (work_lists) instead
+    # of APScheduler logging a skipped run every few seconds.
+    scheduler.add_job(runner.work_lists, IntervalTrigger(seconds=app.config.get("LIST_POLL_SECONDS", 2), timezone=ZONE),
+                      id="_lists", name="list jobs", max_instances=2)
     signal.signal(signal.SIGTERM, _exit)
     log.info("scheduler %s starting with jobs %s", runner.holder, ", ".join(runner.jobs))
     try:

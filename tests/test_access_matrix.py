@@ -63,6 +63,14 @@ MATRIX = {
     "calendar.remove": LISTING,     # a swap is national: no one's scope holds it
     "mail.index": LISTING,
     "mail.show": OBJECT,
+    "lists.index": LISTING,         # POST: an upload, for a commune checked against the user's scope
+    "lists.show": OBJECT,
+    "lists.progress": OBJECT,
+    "lists.confirm": OBJECT,
+    "lists.cancel": OBJECT,
+    "lists.rejected": OBJECT,
+    "lists.template": LISTING,
+    "lists.police_list": LISTING,   # ?commune=: looked up in the user's scope
 }
 
 SECRET_NAME, SECRET_USER_NAME = "Lục Thị Bí Mật", "Vi Văn Riêng Tư"
@@ -98,7 +106,32 @@ def foreign(make_user, make_case):
         secrets.append(case.account_number)
     message = outbox_message(owner, f"Hồ sơ của {SECRET_NAME} quá hạn")      # an email to the Bình Gia user
     return {"case": case.id, "proposal": proposal.id, "user": owner.id, "secrets": secrets,
-            "commune": commune_by_code(db.session, BINH_GIA).id, "message": message}
+            "commune": commune_by_code(db.session, BINH_GIA).id, "message": message,
+            "job": list_job(owner, commune_by_code(db.session, BINH_GIA))}
+
+
+def list_job(owner, commune) -> int:
+    """A Bình Gia officer's list, previewed and waiting for confirmation, naming the secret person."""
+    import json
+    from cases.changes import utcnow
+    from cases.models import ListJob
+    from cases.models.lists import ListJobState, ListKind
+    from openpyxl import Workbook
+    book = Workbook()
+    book.active.append([SECRET_NAME, SECRET_PHONE])
+    out = io.BytesIO()
+    book.save(out)
+    with write_intent():
+        job = ListJob(kind=ListKind.BENEFICIARIES, state=ListJobState.PREVIEWED, owner_id=owner.id,
+                      province_id=commune.province_id, commune_id=commune.id, filename=f"{SECRET_NAME}.xlsx",
+                      size_bytes=1, content_sha256="0" * 64, content=out.getvalue(), rows_done=1, rows_total=1,
+                      counts=json.dumps({"rejected": 1}), rejected_workbook=out.getvalue(), created_at=utcnow(),
+                      preview=json.dumps({"total": 1, "counts": {"rejected": 1}, "rejected_count": 1, "columns": [],
+                                          "ignored": [], "rejected": [{"row": 2, "name": SECRET_NAME,
+                                                                       "reasons": [SECRET_PHONE]}]}))
+        db.session.add(job)
+        db.session.commit()
+        return job.id
 
 
 def outbox_message(user, subject: str) -> int:
@@ -119,13 +152,15 @@ def state_of(ids: dict) -> tuple:
     proposal = db.session.execute(select(Proposal.__table__).where(Proposal.id == ids["proposal"])).one()
     user = db.session.execute(select(User.__table__).where(User.id == ids["user"])).one()
     cases_in_commune = db.session.scalars(select(Case.id).where(Case.commune_id == ids["commune"])).all()
-    return tuple(case), tuple(proposal), tuple(user), tuple(sorted(cases_in_commune))
+    from cases.models import ListJob
+    job = db.session.execute(select(ListJob.state, ListJob.rows_done).where(ListJob.id == ids["job"])).one()
+    return tuple(case), tuple(proposal), tuple(user), tuple(sorted(cases_in_commune)), tuple(job)
 
 
 def urls_for(app, rule, ids: dict) -> list[str]:
     values = {"case_id": [ids["case"]], "proposal_id": [ids["proposal"]], "user_id": [ids["user"]],
               "trigger": list(TRANSITIONS), "decision": ["approve", "reject"], "action": ["disable", "enable"],
-              "swap_id": [1], "message_id": [ids.get("message", 1)]}
+              "swap_id": [1], "message_id": [ids.get("message", 1)], "job_id": [ids.get("job", 1)]}
     unknown = set(rule.arguments) - set(values)
     assert not unknown, f"{rule.endpoint}: teach the matrix the argument(s) {unknown}"
     combos = [{}]

@@ -127,6 +127,8 @@ def pages_and_query_names(app, site) -> tuple[dict[str, str], list[str]]:
     links = []
     for url, who in pages.items():
         page = site.browsers[who].get(url)
+        if page.mimetype != "text/html":    # a download (a workbook) has no links or forms to follow
+            continue
         forms, found = read_page(url, page.get_data(as_text=True))
         links += found + [page.headers.get("Location", "")]
         links += [form.actions[0] + "?" + urlencode(form.values) for form in forms if form.method == "get"]
@@ -210,7 +212,7 @@ def discover_forms(app, site):
         for index, (url, _) in enumerate(site.urls(rule)):
             for who in (*Site.ROLES, "anonymous"):
                 page = site.browsers[who].get(url)
-                if page.status_code != 200:
+                if page.status_code != 200 or page.mimetype != "text/html":
                     continue
                 forms, _ = read_page(url, page.get_data(as_text=True))
                 for f, form in enumerate(forms):

@@ -129,6 +129,15 @@ ACTION_LABELS = {
     "calendar.swap_add": _l("Thêm ngày hoán đổi lịch làm việc"),
     "calendar.swap_remove": _l("Xoá ngày hoán đổi lịch làm việc"),
     "job.run_requested": _l("Yêu cầu chạy việc định kỳ"),
+    "list_job.upload": _l("Tải lên danh sách"),
+    "list_job.previewed": _l("Kiểm tra danh sách xong"),
+    "list_job.confirm": _l("Xác nhận nhập danh sách"),
+    "list_job.cancel": _l("Huỷ danh sách"),
+    "list_job.done": _l("Nhập danh sách xong"),
+    "list_job.failed": _l("Nhập danh sách không thành công"),
+    "list_job.requeued": _l("Đưa danh sách trở lại hàng đợi"),
+    "list_job.download_rejected": _l("Tải các dòng không nhập được"),
+    "police_list.export": _l("Xuất danh sách đề nghị công an xác thực"),
 }
 
 
