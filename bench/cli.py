@@ -1,4 +1,4 @@
-"""`flask bench run | pages | inbox | writes | sweep`: the measuring half of the benchmark commands."""
+"""`flask bench run | pages | inbox | writes | sweep | lists`: the measuring half of the benchmark commands."""
 from __future__ import annotations
 
 import json
@@ -15,12 +15,13 @@ def add_commands(group: click.Group) -> None:
     @click.option("--databases", default="sqlite,postgresql", show_default=True)
     @click.option("--instance", type=click.Path(path_type=Path), help="Where datasets and bench.json live.")
     @click.option("--out", type=click.Path(path_type=Path), help="Default: <instance>/bench.json")
-    def bench_run(cases, databases, instance, out):
+    @click.option("--list-rows", default=100_000, show_default=True, help="Rows of the list the import figures read.")
+    def bench_run(cases, databases, instance, out, list_rows):
         """Generate (or reuse) the dataset, measure on each database, print the table."""
         from bench.run import run
         instance = instance or Path(current_app.instance_path)
         run(instance, cases, [d.strip() for d in databases.split(",") if d.strip()], out or instance / "bench.json",
-            say=click.echo)
+            say=click.echo, list_rows=list_rows)
 
     # No app context around these two: each test-client request must push and tear down its own,
     # as under a real server, or one session would live across all the requests.
@@ -46,6 +47,15 @@ def add_commands(group: click.Group) -> None:
         """The daily escalation over the whole dataset, rolled back; prints one JSON line."""
         from bench.sweep import measure_sweep
         click.echo(json.dumps(measure_sweep(info.load_app())))
+
+    @group.command("lists", with_appcontext=False)
+    @click.option("--rows", default=100_000, show_default=True)
+    @pass_script_info
+    def bench_lists(info: ScriptInfo, rows):
+        """A commune's list of ROWS imported end to end, then the police's answers (issue 16), on a
+        database without cases; prints one JSON line."""
+        from bench.lists import measure_lists
+        click.echo(json.dumps(measure_lists(info.load_app(), rows)))
 
     @group.command("writes", with_appcontext=False)
     @click.option("--transitions", default=2000, show_default=True)

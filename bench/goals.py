@@ -43,6 +43,14 @@ GOALS = [
     Goal("sweep_escalations", "escalations the sweep records", None),
     Goal("sweep_digests", "digests the sweep writes to the outbox", None),
     Goal("digest_render_per_s", "digests built and written per second", None),
+    # Issue 16: a commune's messy list of 100,000 rows, end to end, on a database of its own.
+    Goal("import_bare_read_s", "python-calamine alone reading the 100,000-row list (s)", None),
+    Goal("import_preview_100k_s", "preview of the 100,000-row list: read and check, nothing written (s)", None),
+    Goal("import_100k_s", "import of the 100,000-row list: read, check, write cases and records, commit (s)", 10),
+    Goal("import_created", "cases the import created (1 row in 100 is wrong on purpose)", None),
+    Goal("reimport_100k_s", "the same list imported again: nothing created (s)", None),
+    Goal("reimport_created", "cases the second import created", None),
+    Goal("police_results_10k_s", "police results for 10,000 people: transitions with their records (s)", 3),
 ]
 GOALS_BY_KEY = {g.key: g for g in GOALS}
 

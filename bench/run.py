@@ -28,7 +28,7 @@ def database_urls(instance: Path, databases: list[str]) -> dict[str, str]:
     return {name: urls[name] for name in databases}
 
 
-def run(instance: Path, cases: int, databases: list[str], out: Path, say=print) -> dict:
+def run(instance: Path, cases: int, databases: list[str], out: Path, say=print, list_rows: int = 100_000) -> dict:
     instance.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
     for name, url in database_urls(instance, databases).items():
@@ -41,6 +41,7 @@ def run(instance: Path, cases: int, databases: list[str], out: Path, say=print) 
         figures.update(_json_of(_flask(env, "bench", "writes")))
         figures.update(_json_of(_flask(env, "bench", "sweep")))
         figures.update(_verify(env))
+        figures.update(_lists(instance, name, url, list_rows))
         results[name] = figures
         say(json.dumps(figures))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -77,6 +78,18 @@ def _dataset(instance: Path, name: str, url: str, env: dict, cases: int, say) ->
     elapsed = round(time.perf_counter() - started, 1)
     marker.write_text(json.dumps({"cases": cases, "url": url, "generate_s": elapsed}))
     return elapsed
+
+
+def _lists(instance: Path, name: str, url: str, rows: int) -> dict:
+    """`flask bench lists` on a scratch database beside the dataset: an import adds 100,000
+    cases, and the dataset the other figures read must stay as generated."""
+    scratch = f"sqlite:///{instance / 'bench-lists.db'}" if name == "sqlite" else f"{url}_lists"
+    env = _environment(scratch, anchor=instance / f"bench-{name}-lists-anchor.log")
+    _drop_database(scratch)
+    Path(env["AUDIT_ANCHOR_PATH"]).unlink(missing_ok=True)
+    _flask(env, "db", "upgrade")
+    _flask(env, "org", "load")
+    return _json_of(_flask(env, "bench", "lists", "--rows", str(rows)))
 
 
 def _has_schema(env: dict) -> bool:
