@@ -17,7 +17,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -33,7 +33,7 @@ from cases.masking import mask_number
 from cases.models import (Case, Escalation, MailStatus, OutboxMessage, Proposal, ProposalStatus, User,
                           user_communes)
 from cases.roles import Role
-from workflow.overdue import SUPERVISORS_REVIEW, OverdueReason, overdue_reason
+from workflow.overdue import OVERDUE_REASONS, SUPERVISORS_REVIEW, OverdueReason, overdue_reason
 from workflow.states import CaseState
 from workflow.table import PROPOSAL_SLA, STATES, TRANSITIONS
 
@@ -102,8 +102,9 @@ def write_digests(session: Session, escalated_on: date, base_url: str, now: date
               for user, found in recipients.items() if user.email}
     done = _existing(session, list(wanted))
     words: dict[str, _Words] = {}    # one per language for the whole run: its lines are shared
-    messages = [_message(user, mid, escalated.lines(rows), len(rows), escalated_on, base_url, now, refused, words)
-                for mid, (user, (rows, refused)) in wanted.items() if mid not in done]
+    messages = [_message(user, mid, escalated.lines(units), sum(map(len, units)), escalated_on, base_url, now,
+                         refused, words)
+                for mid, (user, (units, refused)) in wanted.items() if mid not in done]
     if messages:
         session.connection().execute(insert(OutboxMessage.__table__), messages)
     return {"digests": len(messages), "already_written": len(done), "without_email": len(missing),
@@ -121,13 +122,16 @@ _ROUTES = {(Role.OFFICER, "commune"): 1, (Role.OFFICER, "province"): 1,
 TIER, CASE_ID, COMMUNE_ID, PROVINCE_ID, FULL_NAME, NATIONAL_ID, STATE, PROPOSAL_ID, STARTED, STARTED_AT = range(10)
 # States whose tier 1 also goes to the commune's supervisors (stored text, as the rows hold it).
 _REVIEWED = frozenset(state.value for state in SUPERVISORS_REVIEW)
+# States whose overdue line says what the case needs (workflow.overdue); the others are plain late.
+_WATCHED = frozenset(state.value for state in OVERDUE_REASONS)
 
 
 def _recipients(session: Session, rows: list[tuple], refused: list[Refusal]
-                ) -> dict[Recipient, tuple[list[tuple], list[Refusal]]]:
-    """{recipient: (their escalated rows, their refused decisions)}: the day's escalations by tier
-    and unit, and the refusals by unit for supervisors, matched to the active officers and
-    supervisors by their scope (two queries for the people, none per case)."""
+                ) -> dict[Recipient, tuple[list[list[tuple]], list[Refusal]]]:
+    """{recipient: (their escalated rows, one list per unit they answer for, and their refused
+    decisions)}: the day's escalations by tier and unit, and the refusals by unit for supervisors,
+    matched to the active officers and supervisors by their scope (two queries for the people,
+    none per case). A unit's list is shared by everyone who answers for it, never copied."""
     if not rows and not refused:
         return {}
     by_unit: dict[tuple[int, str, int], list[tuple]] = defaultdict(list)
@@ -145,7 +149,7 @@ def _recipients(session: Session, rows: list[tuple], refused: list[Refusal]
     scoped = [("commune", people.add_columns(user_communes.c.commune_id)
                .join(user_communes, user_communes.c.user_id == User.id)),
               ("province", people.add_columns(User.province_id).where(User.province_id.is_not(None)))]
-    found: dict[Recipient, tuple[list[tuple], list[Refusal]]] = defaultdict(lambda: ([], []))
+    found: dict[Recipient, tuple[list[list[tuple]], list[Refusal]]] = defaultdict(lambda: ([], []))
     for level, query in scoped:
         for r in session.execute(query.where(User.active.is_(True), User.role.in_(staff))):
             unit = r[-1]
@@ -153,7 +157,8 @@ def _recipients(session: Session, rows: list[tuple], refused: list[Refusal]
             unit_refused = refused_in.get((level, unit), []) if r.role is Role.SUPERVISOR else []
             if unit_rows or unit_refused:
                 mine = found[Recipient(r.id, r.username, r.full_name, r.email, r.locale)]
-                mine[0].extend(unit_rows)
+                if unit_rows:
+                    mine[0].append(unit_rows)
                 mine[1].extend(unit_refused)
     return found
 
@@ -196,6 +201,7 @@ class _Escalated:
         self.days: dict[object, int] = {}
         # By the row's identity: a row shown to a commune's officer is shown to the province's too.
         self.made: dict[int, Line] = {}
+        self.tops: dict[int, list[tuple]] = {}   # by the unit list's identity (the lists live all run)
         self.sla_labels: dict[object, LazyString] = {}
         self.shared: dict[tuple, LazyString] = {}
 
@@ -230,11 +236,23 @@ class _Escalated:
             found = self.days[started] = self.calendar.working_days_between(day, self.on)
         return found
 
-    def lines(self, rows: list[tuple]) -> list[Line]:
-        """The first MAX_LINES of `rows`: highest tier, then longest waiting, first."""
-        shown = heapq.nsmallest(MAX_LINES, rows, key=lambda r: (-r[TIER], -self.working_days(r[STARTED]), r[CASE_ID]))
+    def lines(self, units: list[list[tuple]]) -> list[Line]:
+        """The first MAX_LINES of the rows of `units`: highest tier, then longest waiting, first.
+        Each unit's own first MAX_LINES are found once, for all who answer for it (a province's
+        list is read once, not once per officer), and a recipient's are the first of theirs."""
+        tops = [self._top(unit) for unit in units]
+        shown = tops[0] if len(tops) == 1 else heapq.nsmallest(MAX_LINES, chain.from_iterable(tops), key=self._order)
         made = self.made
         return [made.get(id(row)) or self._line(row) for row in shown]
+
+    def _top(self, unit: list[tuple]) -> list[tuple]:
+        found = self.tops.get(id(unit))
+        if found is None:
+            found = self.tops[id(unit)] = heapq.nsmallest(MAX_LINES, unit, key=self._order)
+        return found
+
+    def _order(self, row: tuple) -> tuple:
+        return -row[TIER], -self.working_days(row[STARTED]), row[CASE_ID]
 
     def _line(self, row: tuple) -> Line:
         if row[PROPOSAL_ID] is None:
@@ -245,7 +263,7 @@ class _Escalated:
         days = self.working_days(row[STARTED])
         waited = self.waited(sla.unit == "working_days", days if sla.unit == "working_days" else (self.on - started).days)
         reason = None
-        if row[PROPOSAL_ID] is None:
+        if row[PROPOSAL_ID] is None and row[STATE] in _WATCHED:
             # The reason names the local day: a decision taking effect at 00:05 on the first began
             # its stay on the month's last day in UTC.
             at = row[STARTED_AT] if isinstance(row[STARTED_AT], datetime) else datetime.fromisoformat(row[STARTED_AT])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Flask
+from flask import Flask, url_for
 
 from cases.audit_trail import may_read_trail
 from cases.masking import mask_detail, mask_field, mask_number, may_reveal
@@ -57,4 +57,18 @@ def register(app: Flask) -> None:
         action_label=action_label, trigger_label=trigger_label, category_label=category_label,
     )
     app.jinja_env.globals.update(STATES=STATES, may_register=may_register, may_reveal=may_reveal,
-                                 may_read_trail=may_read_trail)
+                                 may_read_trail=may_read_trail, links=links)
+
+
+# An id no row has (cases.ids.MAX_ID + 1 would not pass the int converter's own check on some routes).
+_SENTINEL = "2147483647"
+
+
+def links(endpoint: str, key: str, **values):
+    """`links('cases.show', 'case_id')(42)` is `url_for('cases.show', case_id=42)`, with one
+    `url_for` for the whole page: a 50-row list spent a fifth of its time building its rows' links
+    (about 80 microseconds each)."""
+    head, found, tail = url_for(endpoint, **{key: int(_SENTINEL)}, **values).partition(_SENTINEL)
+    if not found:
+        raise ValueError(f"{endpoint} does not put {key} in its URL")
+    return lambda value: f"{head}{int(value)}{tail}"
