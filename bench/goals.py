@@ -20,6 +20,8 @@ class Goal:
 
 GOALS = [
     Goal("cases", "cases in the dataset", None),
+    # Not a goal: the machine's speed at the time (bench.run.calibration_s), to read the rest beside.
+    Goal("calibration_s", "a fixed pure-Python workload, median of 5 (s): this machine's speed", None),
     Goal("generate_s", "generate the dataset (s)", 120, databases=("sqlite",)),
     Goal("queue_p50_ms", "queue page p50 (ms)", None),
     # Issue 15: the real page, with its tabs' counts, the total for the filter and the pager.

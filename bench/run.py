@@ -35,7 +35,7 @@ def run(instance: Path, cases: int, databases: list[str], out: Path, say=print, 
         say(f"== {name}: {url}")
         env = _environment(url, anchor=instance / f"bench-{name}-anchor.log")
         generate_s = _dataset(instance, name, url, env, cases, say)
-        figures = {"cases": cases, "generate_s": generate_s}
+        figures = {"cases": cases, "generate_s": generate_s, "calibration_s": calibration_s()}
         figures.update(_json_of(_flask(env, "bench", "pages")))
         figures.update(_json_of(_flask(env, "bench", "inbox")))
         figures.update(_json_of(_flask(env, "bench", "writes")))
@@ -49,6 +49,20 @@ def run(instance: Path, cases: int, databases: list[str], out: Path, say=print, 
     say(render_table(results))
     say(f"written to {out}")
     return results
+
+
+def calibration_s() -> float:
+    """This machine's speed at the moment: the median of five runs of a fixed pure-Python workload
+    (dictionaries, strings, integers — what the app's hot paths are made of). Figures measured on
+    two machines, or on one machine busy with something else, compare only beside it."""
+    def once() -> float:
+        started = time.perf_counter()
+        counts: dict[int, int] = {}
+        for i in range(2_000_000):
+            key = i % 1_000
+            counts[key] = counts.get(key, 0) + len(str(i))
+        return time.perf_counter() - started
+    return round(sorted(once() for _ in range(5))[2], 2)
 
 
 def _environment(url: str, anchor: Path) -> dict:
