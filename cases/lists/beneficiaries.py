@@ -216,6 +216,9 @@ class _Writer:
         actor = scope.actor
         self.actor_row = ActorRow(actor.user_id, actor.username, actor.role, actor.unit)
         self.actor_text = self.actor_row.hashed_text()
+        # Translated once: each record's reason names the list and its row.
+        self.reason = _("Nhập từ danh sách «%(file)s», dòng %(row)s")
+        self.file = filename[:120]
 
     def write(self, chunk: list[Verdict]) -> dict:
         counts = dict.fromkeys((CREATED, UPDATED, UNCHANGED, REJECTED), 0)
@@ -246,10 +249,11 @@ class _Writer:
             records.append(unsealed(now, self.actor_row, self.actor_text, "case.create", case_id, None,
                                     creation_detail(case), self._reason(verdict)))
         sink = BulkSink(session)
-        sink.write(CASE_TABLE, CASE_COLUMNS, rows)
-        chain = AuditChain(session, sink)
-        chain.seal(records)
-        chain.close()
+        with sink.tuned():     # SQLite: the indexes' pages stay in memory for the chunk's inserts
+            sink.write(CASE_TABLE, CASE_COLUMNS, rows)
+            chain = AuditChain(session, sink)
+            chain.seal(records)
+            chain.close()
 
     def _update(self, verdict: Verdict) -> str:
         """An edit through the engine's own path (four eyes included); refused → the row's reason."""
@@ -266,7 +270,7 @@ class _Writer:
         return UPDATED
 
     def _reason(self, verdict: Verdict) -> str:
-        return _("Nhập từ danh sách «%(file)s», dòng %(row)s", file=self.filename[:120], row=verdict.row.source.number)
+        return self.reason % {"file": self.file, "row": verdict.row.source.number}
 
 
 def _jsonable(value):
