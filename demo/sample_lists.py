@@ -34,7 +34,7 @@ _NEW_PEOPLE = [
     ("Nông Thị Mây", "03/11/1936", "Nữ", "Nà Lạn", "D5.K5c"),
     ("Triệu Văn Sinh", "21/06/1958", "Nam", "Nà Pàn", "Người khuyết tật nặng"),
     ("Lý Thị Piên", date(1940, 1, 15), "Nữ", "Pò Cại", "5c"),
-    ("Hà Văn Tày", "09/09/1947", "Nam", "Nà Lạn", "D5.K5c"),
+    ("Hà Văn Tày", "09/09/1944", "Nam", "Nà Lạn", "D5.K5c"),
     ("Dương Thị Nga", date(1933, 5, 5), "Nữ", "Khuổi Khe", "D5.K5c"),
 ]
 

@@ -19,7 +19,8 @@ from cases.calendar import working_calendar
 from cases.changes import local_today, utcnow
 from cases.errors import DomainError, NotPermitted
 from cases.lists.kinds import Scope
-from cases.lists.police import POLICE_RESULTS, police_list_workbook
+from cases.lists.police import POLICE_RESULTS
+from cases.lists.police_export import police_list_workbook
 from cases.models import Case, Commune, Sex, Village
 from cases.models.case import IdentitySource
 from cases.models.lists import ListJob, ListJobState, ListKind

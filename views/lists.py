@@ -17,6 +17,7 @@ from cases.access import communes_in_scope, may_see_commune
 from cases.changes import local_today, utcnow
 from cases.errors import DomainError
 from cases.lists import jobs
+from cases.lists.police_export import police_list_workbook
 from cases.models import Commune, User
 from cases.models.lists import ListJobState, ListKind
 from cases.organisation import commune_by_code
@@ -188,8 +189,6 @@ def police_list():
     :raise 404: a commune unknown or outside the user's scope, or no province for a commune user.
     :raise 403: the user's role does not send lists to the police.
     """
-    from cases.lists.police import police_list_workbook     # late: written beside this screen
-
     user = acting_user()
     code = (request.args.get("commune") or "").strip()
     commune = _commune(code)
