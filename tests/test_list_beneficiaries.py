@@ -288,3 +288,10 @@ def test_a_list_of_100000_rows_creates_exactly_100000_cases_with_a_verifying_cha
     assert db.session.scalar(select(func.count()).select_from(AuditRecord)
                              .where(AuditRecord.action == "case.create")) == 100_000
     assert verify_chain(db.session).ok
+
+
+def test_the_template_is_in_vietnamese_for_an_english_reader_too(officer):
+    from flask_babel import force_locale
+    with force_locale("en"):
+        template = BENEFICIARY_LIST.template()
+    assert preview(officer, template).counts["rejected"] == 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -79,9 +79,13 @@ class BeneficiaryList:
             checkpoint(len(verdicts), {})
 
     def template(self) -> bytes:
-        """A blank list with the columns this import knows best, and a sheet of instructions."""
-        return template_workbook(str(_("DANH SÁCH ĐỐI TƯỢNG HƯỞNG TRỢ CẤP HÀNG THÁNG")), [str(h) for h in TEMPLATE_HEADER],
-                                 TEMPLATE_EXAMPLES, [str(line) for line in TEMPLATE_INSTRUCTIONS])
+        """A blank list with the columns this import knows best, and a sheet of instructions. In
+        Vietnamese whoever downloads it: the commune fills it in, and its headers come back to be
+        read by the synonym table."""
+        with force_locale("vi"):
+            return template_workbook(str(_("DANH SÁCH ĐỐI TƯỢNG HƯỞNG TRỢ CẤP HÀNG THÁNG")),
+                                     [str(h) for h in TEMPLATE_HEADER], TEMPLATE_EXAMPLES,
+                                     [str(line) for line in TEMPLATE_INSTRUCTIONS])
 
     def _plan(self, session: Session, scope: Scope, data: bytes, filename: str,
               progress: Progress) -> tuple[Table, list[Verdict]]:
