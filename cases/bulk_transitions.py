@@ -128,10 +128,15 @@ _KEYS = tuple(column.key for column in _COLUMNS)
 
 
 def _read(session: Session, case_ids: list[int]):
+    """The cases, in the order of `case_ids` (the database returns an IN list in any order, and
+    which of two rows claiming one ID number goes first must not depend on it)."""
     for start in range(0, len(case_ids), CHUNK):
         chunk = case_ids[start:start + CHUNK]
-        for values in session.execute(select(*_COLUMNS).where(_CASES.c.id.in_(chunk))).tuples():
-            yield _CaseRow(dict(zip(_KEYS, values)))
+        found = {values[0]: values for values in
+                 session.execute(select(*_COLUMNS).where(_CASES.c.id.in_(chunk))).tuples()}
+        for case_id in chunk:
+            if case_id in found:
+                yield _CaseRow(dict(zip(_KEYS, found[case_id])))
 
 
 def _refusal(row: _CaseRow, spec, expected_state: CaseState | None) -> str | None:
