@@ -238,17 +238,7 @@ def fire_transition(session: Session, actor: Actor, user: User | None, case: Cas
         transition that needs no approval would replace a protected value (`workflow.four_eyes`).
     """
     before, from_state = snapshot(case), case.status
-    notes: dict = {}   # what the effect asks the audit record to say (an ID-number correction)
-    try:
-        # No autoflush while the effect runs: a query it makes (the ID-number check) would flush the
-        # half-applied case, hitting the unique index before the check can refuse in Vietnamese,
-        # and would spend a second version number on one transition.
-        with session.no_autoflush:
-            engine.fire(case, spec.trigger,
-                        apply=lambda c: notes.update(effects.apply(session, c, spec.trigger, payload, user)))
-    except engine.TransitionNotAllowed:
-        raise DomainError(_("Không thể «%(action)s» từ trạng thái «%(state)s».", action=spec.label,
-                            state=STATES[from_state].label)) from None
+    notes = move(session, user, case, spec, payload)
     changes = diff(before, snapshot(case))
     changes.pop("status", None)
     if not spec.needs_approval:
@@ -263,6 +253,31 @@ def fire_transition(session: Session, actor: Actor, user: User | None, case: Cas
         "trigger": spec.trigger, "from": from_state, "to": case.status, "data": payload,
         "changes": changes, **notes, **(extra or {}),
     })
+
+
+def move(session: Session, user: User | None, case, spec: TransitionSpec, payload: dict) -> dict:
+    """Fire `spec` on `case` (a Case, or any object with its attributes: cases.bulk_transitions)
+    through the engine, the effect recording the form's data; what the effect asks the audit
+    record to say (an ID-number correction).
+
+    :raise DomainError: the move is not allowed from the case's state, or the data fails.
+    """
+    notes: dict = {}
+    from_state = case.status
+    try:
+        # No autoflush while the effect runs: a query it makes (the ID-number check) would flush the
+        # half-applied case, hitting the unique index before the check can refuse in Vietnamese,
+        # and would spend a second version number on one transition.
+        with session.no_autoflush:
+            engine.fire(case, spec.trigger,
+                        apply=lambda c: notes.update(effects.apply(session, c, spec.trigger, payload, user)))
+    except engine.TransitionNotAllowed:
+        raise DomainError(not_allowed(spec, from_state)) from None
+    return notes
+
+
+def not_allowed(spec: TransitionSpec, state) -> str:
+    return _("Không thể «%(action)s» từ trạng thái «%(state)s».", action=spec.label, state=STATES[state].label)
 
 
 def _refuse_unapproved_replacement(spec: TransitionSpec, state, changes: dict) -> None:

@@ -22,17 +22,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
-from cases import audit, effects
-from cases.actions import _refuse_unapproved_replacement
+from cases import audit
+from cases.actions import _refuse_unapproved_replacement, move, not_allowed
 from cases.audit import Actor
 from cases.changes import snapshot, utcnow
 from cases.entry import DUPLICATE_ID
 from cases.errors import DomainError
 from cases.models import Case, User
 from cases.search import fold_name, given_name_first
-from workflow import engine
 from workflow.states import CaseState
-from workflow.table import STATES, TRANSITIONS, TransitionSpec
+from workflow.table import TRANSITIONS, TransitionSpec
 
 CHUNK = 1_000          # ids per IN list: well under SQLite's and PostgreSQL's parameter limits
 _CASES = Case.__table__
@@ -141,8 +140,7 @@ def _read(session: Session, case_ids: list[int]):
 
 def _refusal(row: _CaseRow, spec, expected_state: CaseState | None) -> str | None:
     if (expected_state is not None and row.status is not expected_state) or row.status not in spec.sources:
-        return _("Không thể «%(action)s» từ trạng thái «%(state)s».", action=spec.label,
-                 state=STATES[row.status].label)
+        return not_allowed(spec, row.status)
     return None
 
 
@@ -150,14 +148,7 @@ def _move(session: Session, user: User | None, row: _CaseRow, spec, payload: dic
     """Fire on the row in memory as `fire_transition` fires on a case.
     :raise DomainError: as there; the row is then dropped, half-changed, and never written."""
     before, from_state, version = dict(row.__dict__), row.status, row.version
-    notes: dict = {}
-    try:
-        with session.no_autoflush:
-            engine.fire(row, spec.trigger,
-                        apply=lambda c: notes.update(effects.apply(session, c, spec.trigger, payload, user)))
-    except engine.TransitionNotAllowed:
-        raise DomainError(_("Không thể «%(action)s» từ trạng thái «%(state)s».", action=spec.label,
-                            state=STATES[from_state].label)) from None
+    notes = move(session, user, row, spec, payload)
     changes = _changes(before, row)
     _refuse_unapproved_replacement(spec, from_state, changes)
     if "national_id" in changes:

@@ -19,7 +19,7 @@ from cases.errors import DomainError
 from cases.sheets import SheetRow, Table
 from cases.sheets.header import (HEADER_SEARCH_ROWS, Header, find_header, is_blank_row, is_end_row,
                                  is_numbering_row, synonyms)
-from cases.sheets.safety import MAX_UPLOAD_BYTES, check_file
+from cases.sheets.safety import MAX_UPLOAD_BYTES, check_file, password_protected
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +152,7 @@ def _no_header(filename: str, list_name: str, required: frozenset[str], nearest:
 
 
 def _password(filename: str) -> SheetError:
-    return SheetError(_("Tệp «%(name)s» được đặt mật khẩu: hãy mở bằng Excel, bỏ mật khẩu rồi tải lên lần nữa.",
-                        name=filename))
+    return SheetError(password_protected(filename).message)     # the safety check's own words
 
 
 def _damaged(filename: str) -> SheetError:

@@ -101,7 +101,7 @@ def _damaged(filename: str) -> UnsafeFile:
                         name=filename))
 
 
-def _password(filename: str) -> UnsafeFile:
+def password_protected(filename: str) -> UnsafeFile:
     return UnsafeFile(_("Tệp «%(name)s» được đặt mật khẩu: hãy mở bằng Excel, bỏ mật khẩu rồi tải lên lần nữa.",
                         name=filename))
 
@@ -133,7 +133,7 @@ def _check_declared(entries: list[zipfile.ZipInfo], filename: str) -> None:
         if entry.file_size > RATIO_FLOOR and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
             raise _bomb(filename)
         if entry.flag_bits & 0x1:
-            raise _password(filename)
+            raise password_protected(filename)
         if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise _damaged(filename)   # Excel and LibreOffice write nothing else
 
@@ -262,12 +262,12 @@ def _ole_format(data: bytes, filename: str) -> str:
     except (struct.error, IndexError, ValueError):
         raise _damaged(filename) from None
     if "encryptedpackage" in streams:
-        raise _password(filename)           # an encrypted .xlsx travels inside an OLE2 file
+        raise password_protected(filename)           # an encrypted .xlsx travels inside an OLE2 file
     book = streams.get("workbook") or streams.get("book")
     if book is None:
         raise _not_a_spreadsheet(filename)
     if _biff_has_filepass(data, book):
-        raise _password(filename)
+        raise password_protected(filename)
     return "xls"
 
 
