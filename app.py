@@ -70,7 +70,7 @@ def register_input_rules(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from views import (audit, auth, calendar, cases, jobs, lists, mail, preferences, proposals,  # noqa: F401
-                       queues, reveal, users, workflow)     # queues adds to cases.bp
+                       queues, report_settings, reports, reveal, users, workflow)     # queues adds to cases.bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -84,6 +84,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(lists.bp)
     app.register_blueprint(workflow.bp)
     app.register_blueprint(preferences.bp)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(report_settings.bp)
 
 
 def register_request_hooks(app: Flask) -> None:
