@@ -228,7 +228,8 @@ def refresh_planner_statistics() -> None:
 
 def register(app: Flask) -> None:
     from cases.lists.cli import cases_cli, lists_cli
+    from cases.reports.cli import report_cli
     from scheduler.cli import scheduler_cli
 
-    for group in (org, users, audit_cli, demo, workflow_cli, bench, scheduler_cli, lists_cli, cases_cli):
+    for group in (org, users, audit_cli, demo, workflow_cli, bench, scheduler_cli, lists_cli, cases_cli, report_cli):
         app.cli.add_command(group)

@@ -2,8 +2,8 @@
 `ReportBands`).
 
 A province sets a series of targets (60 % by 31/12/2026, then 100 % by 31/12/2027); one in force
-at a date is the earliest whose due date has not passed, or, when all have, the last. A target set
-for a commune replaces its province's for the same group. A row is judged by one target: its
+at a date is the earliest whose due date has not passed, or, when all have, the last. A commune's
+own target not yet due comes before its province's (a milestone set for one commune). A row is judged by one target: its
 target for both groups together when there is one, else for BTXH, else for NCC.
 """
 from __future__ import annotations
@@ -23,19 +23,29 @@ _JUDGED_BY = ("all", "btxh", "ncc")      # which target judges a row, in order o
 
 
 class TargetsInForce:
-    """The targets in force on one date for some provinces, by (province, commune or None, group)."""
+    """The targets of some provinces, read once, and which is in force on one date."""
 
-    def __init__(self, chosen: dict[tuple[int, int | None, str], Target]):
-        self._chosen = chosen
+    def __init__(self, series: dict[tuple[int, int | None, str], list[ReportTarget]], on: date):
+        self._series, self._on = series, on
 
     def for_commune(self, province_id: int, commune_id: int | None) -> Target | None:
-        """The target judging `commune_id` (None: the province as a whole)."""
+        """The target judging `commune_id` (None: the province as a whole) on the date: its own
+        target not yet due, else its province's not yet due (a commune's milestone passed, the
+        province's target takes over), else the last of its own, else the last of its province's."""
         for group in _JUDGED_BY:
-            found = (self._chosen.get((province_id, commune_id, group)) if commune_id is not None else None) \
-                or self._chosen.get((province_id, None, group))
-            if found is not None:
-                return found
+            own = self._series.get((province_id, commune_id, group), []) if commune_id is not None else []
+            province = self._series.get((province_id, None, group), [])
+            for targets in (own, province):
+                current = next((t for t in targets if t.due_on >= self._on), None)
+                if current is not None:
+                    return _target(current)
+            if own or province:
+                return _target((own or province)[-1])
         return None
+
+
+def _target(row: ReportTarget) -> Target:
+    return Target(row.policy_group.value, row.share_per_mille, row.due_on, row.commune_id is not None)
 
 
 def targets_in_force(session: Session, province_ids: Iterable[int], on: date) -> TargetsInForce:
@@ -45,11 +55,7 @@ def targets_in_force(session: Session, province_ids: Iterable[int], on: date) ->
                            .order_by(ReportTarget.due_on))
     for target in rows:
         series[(target.province_id, target.commune_id, target.policy_group.value)].append(target)
-    chosen = {}
-    for key, targets in series.items():
-        current = next((t for t in targets if t.due_on >= on), targets[-1])
-        chosen[key] = Target(key[2], current.share_per_mille, current.due_on, key[1] is not None)
-    return TargetsInForce(chosen)
+    return TargetsInForce(dict(series), on)
 
 
 def thresholds(session: Session, province_id: int) -> tuple[int, int]:
