@@ -60,7 +60,7 @@ def find_unit(session: Session, code: str) -> Unit:
     if len(code) == 5 and code.isdigit():
         commune = session.scalars(select(Commune).where(Commune.code == code)).first()
         if commune is not None:
-            return Unit("commune", commune.id, commune.code, f"{commune.kind} {commune.name}", commune.province_id,
+            return Unit("commune", commune.id, commune.code, commune.name, commune.province_id,
                         commune.province.name)
     raise DomainError(_("Không có tỉnh hoặc xã/phường mã «%(code)s».", code=code[:20]), "unit")
 
@@ -179,7 +179,7 @@ def produce_report(session: Session, period: Period, unit: Unit, now: datetime |
     for commune in communes:
         tally = tallies.get(commune.id) or _Tally.empty()
         total.merge(tally, len(index))
-        rows.append(judge.row(commune.id, commune.code, f"{commune.kind} {commune.name}", tally,
+        rows.append(judge.row(commune.id, commune.code, commune.name, tally,
                               in_force.for_commune(commune.province_id, commune.id), limits[commune.province_id]))
     province_limits = limits[unit.province_id] if unit.province_id else targets_.thresholds(session, 0)
     unit_target = in_force.for_commune(unit.province_id, None) if unit.kind == "province" else (
