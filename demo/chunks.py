@@ -60,6 +60,8 @@ class Chunk:
     cases: list[tuple]
     proposals: list[tuple]              # ids numbered from 0 within the chunk
     records: list[Unsealed]
+    stays: list[tuple]                  # the closed stays (`demo.stays`)
+    late_open: list[tuple[str, int]]    # open stays that begin after their case entered its state
     by_state: Counter[CaseState]
     pending: int
     decided: int
@@ -76,8 +78,8 @@ def build_chunk(plan: Plan, number: int) -> Chunk:
             place += 1
         state = STATE_MIX.at((plan.state_offset + n * GOLDEN) % 1.0)
         histories.add(plan.first_case_id + n, plan.places[place], state)
-    return Chunk(histories.cases, histories.proposals, histories.records, histories.by_state,
-                 histories.pending, histories.decided)
+    return Chunk(histories.cases, histories.proposals, histories.records, histories.stays.closed,
+                 histories.stays.late_open, histories.by_state, histories.pending, histories.decided)
 
 
 def built_chunks(plan: Plan, workers: int | None = None) -> Iterator[Chunk]:

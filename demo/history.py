@@ -22,6 +22,7 @@ from cases.audit_chain import ActorRow, Unsealed, canonical, unsealed
 from demo.people import NationalIds
 from demo.places import Place
 from demo.routes import PENDING_TRIGGERS, ROUTES, Route
+from demo.stays import StayLog
 from demo.steps import APPROVAL_NOTE, PROPOSAL_NOTES, STEPS, StepContext
 from workflow.states import CaseState as S
 
@@ -82,7 +83,8 @@ class OfficeClock:
 
 
 class CaseHistories:
-    """Builds cases with their histories into lists: case rows, proposal rows, unsealed records.
+    """Builds cases with their histories into lists: case rows, proposal rows, unsealed records,
+    and the stays before the last (`demo.stays`).
 
     Proposal ids are numbered from 0 here; the writer adds the first free id (`proposal_base`).
     """
@@ -94,6 +96,7 @@ class CaseHistories:
         self.cases: list[tuple] = []
         self.proposals: list[tuple] = []
         self.records: list[Unsealed] = []
+        self.stays = StayLog()
         self.by_state: Counter[S] = Counter()
         self.pending = self.decided = 0
         self._actor_texts: dict[ActorRow, str] = {}
@@ -107,6 +110,7 @@ class CaseHistories:
         self.clock.restart()
         self._create(case, place, created_day)
         last_day = self._walk(case, place, route, created_day, step_days, registration.true_national_id)
+        self.stays.end(case)
         if state in PENDING_TRIGGERS and self.rng.random() < self.pending_share:
             self._leave_pending(case, place, state, last_day)
         self.cases.append(_CASE_ROW(case))
@@ -147,6 +151,7 @@ class CaseHistories:
                     created_by_id=officer.user_id, updated_at=stamp, updated_by_id=officer.user_id,
                     state_entered_at=stamp)
         self._record(stamp, officer, "case.create", case["id"], None, creation_detail(case))
+        self.stays.begin(case, stamp)
 
     def _walk(self, case: dict, place: Place, route: Route, previous: float, days: list[float],
               true_id: str) -> float:
@@ -172,6 +177,7 @@ class CaseHistories:
             case["updated_at"], case["updated_by_id"] = self.clock.last, actor.user_id
             if i == route.entering:
                 case["state_entered_at"] = self.clock.last
+            self.stays.step(case, self.clock.last)
             previous = days[i]
         return previous
 

@@ -52,6 +52,8 @@ def load_demo(session: Session, case_count: int = 5000) -> list[tuple[str, str, 
     _ensure_villages(session, communes)
     ensure_province_providers(session, province)
     _ensure_demo_users(session, province)
+    from demo.targets import load_demo_targets   # here: demo.targets reads DEMO_ACTOR from this module
+    load_demo_targets(session, province)
     if not _has_cases(session, province):
         demo_cases(session, communes, case_count)
     return [(username, password, description) for username, password, _, _, _, description in DEMO_USERS]

@@ -2,8 +2,9 @@
 
 `generate` writes cases in every state with the history that led there: a `case.create` record,
 one record per transition along a route the workflow table allows (approvals as a proposal by
-the officer and its approval by a supervisor), and some pending proposals for supervisors to
-decide. Records continue the audit hash chain from its head; `flask audit verify` passes after.
+the officer and its approval by a supervisor), the stays in each state the reports read
+(`demo.stays`), and some pending proposals for supervisors to decide. Records continue the audit
+hash chain from its head; `flask audit verify` passes after.
 
 It streams: cases are built in chunks (`demo.chunks`, in worker processes for large counts),
 and each chunk's cases, proposals and records are written in bulk (`cases.bulk_write`) and dropped, so
@@ -31,6 +32,7 @@ from cases.audit_chain import ActorRow, AuditChain
 from demo.chunks import Chunk, Plan, built_chunks
 from demo.history import ACTORS_CREATED_DAYS_AGO, PROPOSAL_COLUMNS, PROPOSAL_TABLE, OfficeClock
 from demo.places import CommuneLike, load_places, province_codes
+from demo.stays import write_stays
 from workflow.states import CaseState
 
 CHUNK_SIZE = 20_000
@@ -96,7 +98,8 @@ def _write_all(sink: BulkSink, chain: AuditChain, plan: Plan, workers: int | Non
 
 
 def _write(sink: BulkSink, chain: AuditChain, chunk: Chunk, proposal_base: int) -> None:
-    sink.write(CASE_TABLE, CASE_COLUMNS, chunk.cases)
+    sink.write(CASE_TABLE, CASE_COLUMNS, chunk.cases)    # the insert trigger opens each case's last stay
+    write_stays(sink, chunk.stays, chunk.late_open)
     sink.write(PROPOSAL_TABLE, PROPOSAL_COLUMNS, [(proposal_base + row[0], *row[1:]) for row in chunk.proposals])
     chain.seal(chunk.records, proposal_base)
     chain.flush()

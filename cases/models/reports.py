@@ -29,8 +29,9 @@ _StayId = BigInteger().with_variant(Integer(), "sqlite")
 class CaseStay(db.Model):
     """One stay of a case in a state, with the commune, policy group and account it had meanwhile.
 
-    Written only by the triggers of migration 0015 (and by the generators, for the history they
-    invent before the case's row exists); read by `cases.reports`.
+    Written only by the triggers of migration 0015 — and by the generators, which insert a case
+    already in its final state and then write the earlier stays of the past they invent for it
+    (`demo/stays.py`); read by `cases.reports`.
     """
 
     __tablename__ = "case_stays"
@@ -50,9 +51,42 @@ class CaseStay(db.Model):
     province_id: Mapped[int]
     commune_id: Mapped[int]
     policy_group: Mapped[str] = mapped_column(String(10))
-    has_account: Mapped[bool]          # an account number on record
+    has_account: Mapped[bool]          # an account number on record (an empty one is none)
     valid_from: Mapped[datetime]       # UTC
     valid_to: Mapped[datetime]         # UTC; OPEN_END while the stay lasts
+
+
+class ReportMonthCount(db.Model):
+    """A commune's counts for one policy group as of the end of one month, recorded once the month
+    has ended (`cases.reports.month_counts`).
+
+    A month that has ended never changes: the triggers date every stay they open or close at the
+    moment of the change, never before. So the reports read the month ends they need (the period's,
+    the previous period's, the trend's twelve) from here — a few rows per commune — and count from
+    `case_stays` only a month not recorded yet, or not yet ended.
+    """
+
+    __tablename__ = "report_month_counts"
+    __table_args__ = (Index("ix_report_month_counts_province", "province_id", "month"),)
+
+    month: Mapped[date] = mapped_column(primary_key=True)          # first day of the month
+    commune_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    policy_group: Mapped[str] = mapped_column(String(10), primary_key=True)
+    province_id: Mapped[int]
+    receiving: Mapped[int]
+    with_account: Mapped[int]
+    paid_by_account: Mapped[int]
+    paid_in_cash: Mapped[int]
+    suspended: Mapped[int]
+
+
+class RecordedMonth(db.Model):
+    """A month whose counts are in `report_month_counts` (a month with no case has no rows there)."""
+
+    __tablename__ = "report_months"
+
+    month: Mapped[date] = mapped_column(primary_key=True)          # first day of the month
+    recorded_at: Mapped[datetime]
 
 
 class TargetGroup(str, enum.Enum):

@@ -24,20 +24,29 @@ depends_on = None
 OPEN_END_TEXT = "9999-12-31 00:00:00.000000"
 _COLUMNS = "case_id, status, province_id, commune_id, policy_group, has_account, valid_from, valid_to"
 _NEW_STAY = ("NEW.id, NEW.status, NEW.province_id, NEW.commune_id, NEW.policy_group, "
-             "NEW.account_number IS NOT NULL, {start}, '" + OPEN_END_TEXT + "'")
+             "NULLIF(NEW.account_number, '') IS NOT NULL, {start}, '" + OPEN_END_TEXT + "'")
 # A stay ends when the state changes (at the engine's state_entered_at) or, inside one state, when
-# the commune, the policy group or the account on record changes (at the edit's updated_at).
-_BOUNDARY = "CASE WHEN OLD.status <> NEW.status THEN NEW.state_entered_at ELSE NEW.updated_at END"
+# the commune, the policy group or the account on record changes (at the edit's updated_at) — never
+# before the open stay began (a script's UPDATE that leaves updated_at behind, clocks that differ
+# between servers): a stay may last no time, never less.
+_MOMENT = "CASE WHEN OLD.status <> NEW.status THEN NEW.state_entered_at ELSE NEW.updated_at END"
+_OPEN_SINCE = "(SELECT max(valid_from) FROM case_stays WHERE case_id = NEW.id)"
+# SQLite: the stay just closed ended at max(moment, its start); the next begins there.
+_CLOSED_AT = f"(SELECT max(valid_to) FROM case_stays WHERE case_id = NEW.id AND valid_to <> '{OPEN_END_TEXT}')"
+_SQLITE_BOUNDARY = f"max({_MOMENT}, coalesce({_CLOSED_AT}, {_MOMENT}))"
 _CHANGED = ("OLD.status <> NEW.status OR OLD.commune_id <> NEW.commune_id OR OLD.policy_group <> NEW.policy_group "
-            "OR (OLD.account_number IS NULL) <> (NEW.account_number IS NULL)")
+            "OR (NULLIF(OLD.account_number, '') IS NULL) <> (NULLIF(NEW.account_number, '') IS NULL)")
+
+_MONTH_COUNTS = ("receiving", "with_account", "paid_by_account", "paid_in_cash", "suspended")
 
 _SQLITE_TRIGGERS = [
     f"""CREATE TRIGGER case_stays_insert AFTER INSERT ON cases BEGIN
         INSERT INTO case_stays ({_COLUMNS}) VALUES ({_NEW_STAY.format(start='NEW.state_entered_at')}); END""",
     f"""CREATE TRIGGER case_stays_update AFTER UPDATE OF status, commune_id, policy_group, account_number ON cases
         WHEN {_CHANGED} BEGIN
-        UPDATE case_stays SET valid_to = {_BOUNDARY} WHERE case_id = NEW.id AND valid_to = '{OPEN_END_TEXT}';
-        INSERT INTO case_stays ({_COLUMNS}) VALUES ({_NEW_STAY.format(start=_BOUNDARY)}); END""",
+        UPDATE case_stays SET valid_to = max({_MOMENT}, valid_from)
+            WHERE case_id = NEW.id AND valid_to = '{OPEN_END_TEXT}';
+        INSERT INTO case_stays ({_COLUMNS}) VALUES ({_NEW_STAY.format(start=_SQLITE_BOUNDARY)}); END""",
 ]
 
 _PG_FUNCTION = f"""
@@ -52,7 +61,7 @@ BEGIN
     IF NOT ({_CHANGED}) THEN
         RETURN NULL;
     END IF;
-    boundary := {_BOUNDARY};
+    boundary := GREATEST({_MOMENT}, {_OPEN_SINCE});
     UPDATE case_stays SET valid_to = boundary WHERE case_id = NEW.id AND valid_to = '{OPEN_END_TEXT}';
     INSERT INTO case_stays ({_COLUMNS}) VALUES ({_NEW_STAY.format(start='boundary')});
     RETURN NULL;
@@ -87,6 +96,21 @@ def upgrade():
         for statement in _SQLITE_TRIGGERS:
             op.execute(statement)
 
+    op.create_table(
+        "report_month_counts",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("commune_id", sa.Integer(), nullable=False, autoincrement=False),
+        sa.Column("policy_group", sa.String(10), nullable=False),
+        sa.Column("province_id", sa.Integer(), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in _MONTH_COUNTS),
+        sa.PrimaryKeyConstraint("month", "commune_id", "policy_group"),
+    )
+    op.create_index("ix_report_month_counts_province", "report_month_counts", ["province_id", "month"])
+    op.create_table(
+        "report_months",
+        sa.Column("month", sa.Date(), primary_key=True),
+        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+    )
     op.create_table(
         "report_targets",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -138,7 +162,8 @@ def downgrade():
     else:
         op.execute("DROP TRIGGER IF EXISTS case_stays_insert")
         op.execute("DROP TRIGGER IF EXISTS case_stays_update")
-    for table in ("reports", "report_bands", "report_targets", "case_stays"):
+    for table in ("reports", "report_bands", "report_targets", "report_months", "report_month_counts",
+                  "case_stays"):
         op.drop_table(table)
 
 
@@ -191,11 +216,11 @@ def _stays_of(case, records, communes) -> list[dict]:
             stays[-1]["valid_to"] = max(at, stays[-1]["valid_from"])
         stays.append({"case_id": case.id, "status": facts["status"], "commune_id": facts["commune_id"],
                       "province_id": communes.get(facts["commune_id"], 0), "policy_group": facts["policy_group"],
-                      "has_account": facts["account_number"] is not None, "valid_from": at,
+                      "has_account": bool(facts["account_number"]), "valid_from": at,
                       "valid_to": OPEN_END})
 
     def key(values):
-        return (values["status"], values["commune_id"], values["policy_group"], values["account_number"] is not None)
+        return (values["status"], values["commune_id"], values["policy_group"], bool(values["account_number"]))
 
     for record in records:
         detail = json.loads(record.detail) if record.detail else {}
@@ -221,7 +246,8 @@ def _stays_of(case, records, communes) -> list[dict]:
            "account_number": case.account_number}
     if facts is None or key(now) != key(facts):
         facts = now
-        begin(_moment(case.state_entered_at))
+        start = _moment(case.state_entered_at)
+        begin(max(start, stays[-1]["valid_from"]) if stays else start)
     return stays
 
 

@@ -1,0 +1,279 @@
+"""The stays of a case in its states (`case_stays`, issue 17): what the triggers of migration 0015
+write as the engine moves a case, what the migration's backfill replays from the audit trail,
+and what the bulk generator writes for the history it invents — the three must agree, or a report
+for an earlier month counts cases where they were not."""
+from __future__ import annotations
+
+import importlib.util
+from collections import Counter
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import delete, func, select, text
+
+from cases.actions import approve, start_transition
+from cases.models import Case, CaseStay
+from cases.models.reports import OPEN_END
+from cases.organisation import commune_by_code, province_by_code
+from cases.registration import edit_case
+from cases.roles import Role
+from cases.users import actor_of
+from demo.synthetic import generate
+from extensions import db, write_intent
+from tests.conftest import BINH_GIA, LANG_SON, OTHER_COMMUNE, TAN_VAN
+from tests.helpers import case_row, fresh, pending_of
+from tests.paths import payload_for
+from workflow.states import CaseState as S
+
+MIGRATION = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0015_reports.py"
+ONE_SECOND = timedelta(seconds=1)
+
+
+def _migration():
+    spec = importlib.util.spec_from_file_location("migration_0015_reports", MIGRATION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _stays(case_id: int | None = None) -> list[CaseStay]:
+    fresh()
+    statement = select(CaseStay).order_by(CaseStay.case_id, CaseStay.valid_from, CaseStay.id)
+    if case_id is not None:
+        statement = statement.where(CaseStay.case_id == case_id)
+    return list(db.session.scalars(statement))
+
+
+def _shape(stays: list[CaseStay]) -> list[tuple[str, bool]]:
+    return [(s.status, s.has_account) for s in stays]
+
+
+def _assert_chained(stays: list[CaseStay]) -> None:
+    """One after the other, no gap, no overlap; the last one open."""
+    for stay, following in zip(stays, stays[1:]):
+        assert stay.valid_from < stay.valid_to == following.valid_from, (stay.status, following.status)
+    assert stays[-1].valid_to == OPEN_END
+    assert [s.valid_to for s in stays].count(OPEN_END) == 1
+
+
+def _fire(user, case_id: int, trigger: str, **payload) -> None:
+    with write_intent():
+        case = db.session.get(Case, case_id)
+        data = payload_for(db.session, case, trigger) | payload
+        start_transition(db.session, actor_of(user), user, case, trigger, data, case.version)
+        db.session.commit()
+
+
+def _approve(supervisor, case_id: int) -> None:
+    proposal = pending_of(case_id)
+    with write_intent():
+        approve(db.session, actor_of(supervisor), supervisor, proposal, "Đồng ý")
+        db.session.commit()
+
+
+@pytest.fixture
+def people(make_user):
+    return {"officer": make_user(Role.OFFICER, communes=(BINH_GIA, TAN_VAN)),
+            "supervisor": make_user(Role.SUPERVISOR, communes=(BINH_GIA, TAN_VAN))}
+
+
+# --- What the triggers write as the engine moves a case ------------------------------------------
+
+def test_a_stay_per_state_each_closed_where_the_next_begins(make_case):
+    case = make_case(state=S.PAID_BY_ACCOUNT)
+    stays, row = _stays(case.id), case_row(case.id)
+    assert _shape(stays) == [("identity_verification", False), ("payment_method", False),
+                             ("account_opening", True), ("paid_by_account", True)]
+    _assert_chained(stays)
+    assert abs(stays[0].valid_from - row["created_at"]) < ONE_SECOND
+    assert stays[-1].valid_from == row["state_entered_at"]
+    assert {(s.province_id, s.commune_id, s.policy_group) for s in stays} == {
+        (row["province_id"], row["commune_id"], "btxh")}
+
+
+def test_an_account_recorded_inside_account_opening_splits_the_stay(make_case, people):
+    case = make_case(state=S.PAYMENT_METHOD, by=people["officer"])
+    _fire(people["officer"], case.id, "choose_account", account_number="")
+    entered = case_row(case.id)["state_entered_at"]
+    _fire(people["officer"], case.id, "record_account_opened", account_number="9876543210")
+    stays, row = _stays(case.id), case_row(case.id)
+    assert _shape(stays) == [("identity_verification", False), ("payment_method", False),
+                             ("account_opening", False), ("account_opening", True)]
+    _assert_chained(stays)
+    assert stays[2].valid_from == entered == row["state_entered_at"]
+    assert stays[3].valid_from == row["updated_at"] > entered
+
+
+def test_a_suspension_and_its_resumption(make_case, people):
+    case = make_case(state=S.PAID_IN_CASH, by=people["officer"])
+    _fire(people["officer"], case.id, "suspend")
+    assert [s.status for s in _stays(case.id)][-1] == "paid_in_cash"     # a proposal moves nothing
+    _approve(people["supervisor"], case.id)
+    suspended_at = case_row(case.id)["state_entered_at"]
+    _fire(people["officer"], case.id, "resume")
+    _approve(people["supervisor"], case.id)
+    stays, row = _stays(case.id), case_row(case.id)
+    assert _shape(stays) == [("identity_verification", False), ("payment_method", False),
+                             ("paid_in_cash", False), ("suspended", False), ("paid_in_cash", False)]
+    _assert_chained(stays)
+    assert stays[3].valid_from == suspended_at
+    assert stays[4].valid_from == row["state_entered_at"] > suspended_at
+
+
+def test_a_commune_edit_splits_the_stay(make_case, people):
+    case = make_case(state=S.PAYMENT_METHOD, by=people["officer"])
+    tan_van = commune_by_code(db.session, TAN_VAN)
+    with write_intent():
+        mine = db.session.get(Case, case.id)
+        edit_case(db.session, actor_of(people["officer"]), people["officer"], mine, {"commune_id": tan_van.id},
+                  mine.version, date.today())
+        db.session.commit()
+    stays, row = _stays(case.id), case_row(case.id)
+    binh_gia = commune_by_code(db.session, BINH_GIA)
+    assert [(s.status, s.commune_id) for s in stays] == [
+        ("identity_verification", binh_gia.id), ("payment_method", binh_gia.id), ("payment_method", tan_van.id)]
+    _assert_chained(stays)
+    assert stays[2].valid_from == row["updated_at"] > row["state_entered_at"] == stays[1].valid_from
+
+
+# --- The backfill: the audit trail replayed gives what the triggers wrote ------------------------
+
+def test_a_change_dated_before_the_open_stay_never_ends_it_before_it_began(make_case):
+    """A script's UPDATE that moves the commune but leaves updated_at behind (or a server whose clock
+    runs late): the open stay lasts no time rather than end before it began."""
+    case = make_case(state=S.PAYMENT_METHOD)
+    opened = _stays(case.id)[-1].valid_from
+    tan_van = commune_by_code(db.session, TAN_VAN)
+    with write_intent():
+        db.session.execute(text("UPDATE cases SET commune_id = :commune, updated_at = :earlier WHERE id = :id"),
+                           {"commune": tan_van.id, "earlier": opened - timedelta(days=3), "id": case.id})
+        db.session.commit()
+    stays = _stays(case.id)
+    assert all(a.valid_from <= a.valid_to == b.valid_from for a, b in zip(stays, stays[1:]))
+    assert stays[-2].valid_from == stays[-2].valid_to == stays[-1].valid_from == opened
+    assert (stays[-1].commune_id, stays[-1].valid_to) == (tan_van.id, OPEN_END)
+
+
+def test_an_empty_account_number_is_no_account(make_case):
+    case = make_case(state=S.ACCOUNT_OPENING)
+    with write_intent():
+        db.session.execute(text("UPDATE cases SET account_number = '' WHERE id = :id"), {"id": case.id})
+        db.session.commit()
+    assert _stays(case.id)[-1].has_account is False
+
+
+def _comparable(stays) -> list[tuple]:
+    return [(s.case_id, s.status, s.province_id, s.commune_id, s.policy_group, s.has_account) for s in stays]
+
+
+def test_the_backfill_replays_what_the_triggers_wrote(make_case, people):
+    officer, supervisor = people["officer"], people["supervisor"]
+    cases = [make_case(state=state, by=officer) for state in (S.PAID_BY_ACCOUNT, S.TERMINATED, S.IDENTITY_VERIFICATION)]
+    opening = make_case(state=S.PAYMENT_METHOD, by=officer)
+    _fire(officer, opening.id, "choose_account", account_number="")
+    _fire(officer, opening.id, "record_account_opened", account_number="9876543210")
+    resumed = make_case(state=S.PAID_BY_ACCOUNT, by=officer)
+    for trigger in ("suspend", "resume"):
+        _fire(officer, resumed.id, trigger)
+        _approve(supervisor, resumed.id)
+    moved = make_case(state=S.PAID_IN_CASH, by=officer)
+    with write_intent():
+        mine = db.session.get(Case, moved.id)
+        edit_case(db.session, actor_of(officer), officer, mine,
+                  {"commune_id": commune_by_code(db.session, TAN_VAN).id}, mine.version, date.today())
+        db.session.commit()
+    written = _stays()
+    assert len(written) == 4 + 2 + 1 + 4 + 6 + 4
+
+    with write_intent():
+        db.session.execute(delete(CaseStay))
+        with Operations.context(MigrationContext.configure(db.session.connection())):
+            _migration()._backfill_stays(batch=2)      # several batches
+        db.session.commit()
+
+    replayed = _stays()
+    assert _comparable(replayed) == _comparable(written)
+    for again, stay in zip(replayed, written):
+        # The trigger takes the case's own clock, the replay its audit record's, written just after.
+        assert abs(again.valid_from - stay.valid_from) < ONE_SECOND, (stay.case_id, stay.status)
+        assert (again.valid_to == OPEN_END) == (stay.valid_to == OPEN_END)
+        assert abs(again.valid_to - stay.valid_to) < ONE_SECOND, (stay.case_id, stay.status)
+    assert {s.case_id for s in replayed} == {c.id for c in (*cases, opening, resumed, moved)}
+
+
+# --- The generator: the stays it writes are those its audit trail replays to ---------------------
+
+GENERATED_TODAY = date(2026, 6, 15)
+
+
+@pytest.fixture
+def generated():
+    communes = [commune_by_code(db.session, code) for code in (BINH_GIA, TAN_VAN, OTHER_COMMUNE)]
+    with write_intent():
+        report = generate(db.session, communes, 600, seed=11, today=GENERATED_TODAY, chunk_size=250, workers=0)
+        db.session.commit()
+    return report
+
+
+def _replayed_from_the_trail() -> list[tuple]:
+    """`_stays_of` over every case, read as the migration reads them."""
+    migration = _migration()
+    connection = db.session.connection()
+    communes = dict(connection.execute(text("SELECT id, province_id FROM communes")).all())
+    trail: dict[int, list] = {}
+    for record in connection.execute(text(
+            "SELECT case_id, occurred_at, action, detail FROM audit_records WHERE case_id IS NOT NULL "
+            "ORDER BY case_id, seq")):
+        trail.setdefault(record.case_id, []).append(record)
+    stays = []
+    for case in connection.execute(text(
+            "SELECT id, status, commune_id, policy_group, account_number, state_entered_at FROM cases ORDER BY id")):
+        stays += migration._stays_of(case, trail.get(case.id, []), communes)
+    return sorted((s["case_id"], s["valid_from"], s["status"], s["province_id"], s["commune_id"], s["policy_group"],
+                   s["has_account"], s["valid_to"]) for s in stays)
+
+
+def test_generated_stays_are_what_the_audit_trail_replays(generated):
+    written = sorted((s.case_id, s.valid_from, s.status, s.province_id, s.commune_id, s.policy_group,
+                      s.has_account, s.valid_to) for s in _stays())
+    assert written == _replayed_from_the_trail()
+    # The history is there, not only the final state: several stays a case, some split inside a
+    # state by an account recorded there, and with that split the open one starts after entering it.
+    assert len(written) > 3 * generated.cases
+    splits = [(a, b) for a, b in zip(written, written[1:]) if a[0] == b[0] and a[2] == b[2]]
+    assert splits and all((a[6], b[6]) == (False, True) for a, b in splits)
+
+
+def test_generated_stays_chain_without_gap_or_overlap(generated):
+    stays = _stays()
+    by_case: dict[int, list[CaseStay]] = {}
+    for stay in stays:
+        by_case.setdefault(stay.case_id, []).append(stay)
+    assert len(by_case) == generated.cases
+    rows = {row.id: row for row in db.session.execute(select(Case.__table__))}
+    late = 0
+    for case_id, mine in by_case.items():
+        _assert_chained(mine)
+        row = rows[case_id]
+        assert mine[0].status == "identity_verification" and mine[0].valid_from == row.created_at
+        assert (mine[-1].status, mine[-1].has_account) == (row.status, row.account_number is not None)
+        assert mine[-1].valid_from >= row.state_entered_at
+        late += mine[-1].valid_from > row.state_entered_at
+    assert late > 0     # an account recorded after the case entered account opening: its open stay moved
+
+
+def test_an_earlier_month_counts_every_case_registered_by_then_once(generated):
+    """As of a moment half a year back, each case registered by then has exactly one stay."""
+    moment = datetime.combine(GENERATED_TODAY - timedelta(days=180), datetime.min.time())
+    fresh()
+    covering = Counter(db.session.scalars(select(CaseStay.case_id).where(
+        CaseStay.valid_from <= moment, CaseStay.valid_to > moment)))
+    registered = db.session.scalar(select(func.count()).select_from(Case).where(Case.created_at <= moment))
+    assert registered > 0 and len(covering) == registered
+    assert set(covering.values()) == {1}
+    by_state = Counter(db.session.scalars(select(CaseStay.status).where(
+        CaseStay.valid_from <= moment, CaseStay.valid_to > moment, CaseStay.province_id == province_by_code(db.session, LANG_SON).id)))
+    assert by_state["paid_by_account"] > 0 and by_state["payment_method"] > 0
