@@ -162,6 +162,7 @@ def demo_load(case_count):
         load_admin_units(db.session)
         logins = load_demo(db.session, case_count)
         db.session.commit()
+    record_past_months()
     click.echo("Demo logins (username / password):")
     for username, password, what in logins:
         click.echo(f"  {username:<22} {password:<20} {what}")
@@ -201,6 +202,7 @@ def bench_generate(case_count, huge, national, province_code, seed):
         db.session.commit()
     if outcome.report is not None:
         refresh_planner_statistics()
+        record_past_months()
     report = outcome.report
     if report is None:
         click.echo(f"the database already holds {outcome.existing:,} cases; nothing generated")
@@ -224,6 +226,19 @@ def refresh_planner_statistics() -> None:
             conn.exec_driver_sql("PRAGMA analysis_limit=1000")
         conn.exec_driver_sql("ANALYZE")
         conn.commit()
+
+
+def record_past_months() -> None:
+    """Record the last thirteen month ends' counts for the reports (cases.reports.month_counts): a
+    generator writes a past, and the months it covers have ended."""
+    from cases.changes import local_today
+    from cases.reports.month_counts import record_missing_months
+    from cases.reports.periods import add_months
+
+    with write_intent():
+        recorded = record_missing_months(db.session, add_months(local_today().replace(day=1), -1))
+        db.session.commit()
+    click.echo(f"recorded the reports' counts of {len(recorded)} past months")
 
 
 def register(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""`flask bench run | pages | inbox | writes | sweep | lists`: the measuring half of the benchmark commands."""
+"""`flask bench run | pages | inbox | writes | sweep | lists | report`: the measuring half of the benchmark commands."""
 from __future__ import annotations
 
 import json
@@ -16,12 +16,14 @@ def add_commands(group: click.Group) -> None:
     @click.option("--instance", type=click.Path(path_type=Path), help="Where datasets and bench.json live.")
     @click.option("--out", type=click.Path(path_type=Path), help="Default: <instance>/bench.json")
     @click.option("--list-rows", default=100_000, show_default=True, help="Rows of the list the import figures read.")
-    def bench_run(cases, databases, instance, out, list_rows):
+    @click.option("--province-cases", default=200_000, show_default=True,
+                  help="Cases of the one-province dataset the province report reads.")
+    def bench_run(cases, databases, instance, out, list_rows, province_cases):
         """Generate (or reuse) the dataset, measure on each database, print the table."""
         from bench.run import run
         instance = instance or Path(current_app.instance_path)
         run(instance, cases, [d.strip() for d in databases.split(",") if d.strip()], out or instance / "bench.json",
-            say=click.echo, list_rows=list_rows)
+            say=click.echo, list_rows=list_rows, province_cases=province_cases)
 
     # No app context around these two: each test-client request must push and tear down its own,
     # as under a real server, or one session would live across all the requests.
@@ -56,6 +58,16 @@ def add_commands(group: click.Group) -> None:
         database without cases; prints one JSON line."""
         from bench.lists import measure_lists
         click.echo(json.dumps(measure_lists(info.load_app(), rows)))
+
+    @group.command("report", with_appcontext=False)
+    @click.option("--unit", default="VN", show_default=True, help="A province code, a commune code or VN.")
+    @click.option("--key", default="country", show_default=True, help="The figures' name: report_<key>_s ...")
+    @pass_script_info
+    def bench_report(info: ScriptInfo, unit, key):
+        """Last month's report for UNIT, workbook included, against its bare as-of statement
+        (issue 17); prints one JSON line."""
+        from bench.reports import measure_report
+        click.echo(json.dumps(measure_report(info.load_app(), unit, key)))
 
     @group.command("writes", with_appcontext=False)
     @click.option("--transitions", default=2000, show_default=True)

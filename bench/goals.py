@@ -53,6 +53,12 @@ GOALS = [
     Goal("reimport_100k_s", "the same list imported again: nothing created (s)", None),
     Goal("reimport_created", "cases the second import created", None),
     Goal("police_results_10k_s", "police results for 10,000 people: transitions with their records (s)", 3),
+    # Issue 17: last month's report, as of its end, workbook included.
+    Goal("report_province_s", "report of one province (200,000 cases, 65 communes), with workbook (s)", 1),
+    Goal("report_province_sql_s", "its as-of statement alone (s)", None),
+    Goal("report_country_s", "report of the country (3,321 communes), with workbook (s)", None),
+    Goal("report_country_sql_s", "its as-of statement alone (s)", None),
+    Goal("report_country_ratio", "country report over its bare as-of statement (×)", 2),
 ]
 GOALS_BY_KEY = {g.key: g for g in GOALS}
 

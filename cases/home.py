@@ -14,6 +14,9 @@ from cases.calendar import working_calendar
 from cases.case_counts import capped_count, state_counts
 from cases.models import Case, Proposal, ProposalStatus, User
 from cases.queue_filters import QueueFilter, conditions
+from cases.reports.figures import Target
+from cases.reports.monthly import notices_for
+from cases.reports.targets import targets_in_force
 from cases.roles import Role
 from workflow.states import CaseState
 from workflow.table import RECEIVING
@@ -28,6 +31,8 @@ class Home:
     to_decide: int                      # pending in my scope, made by others (supervisors only)
     scheduled: int                      # approved decisions waiting for their month
     account_share: float | None         # None: nobody receiving a benefit yet
+    target: Target | None = None        # the target in force today for the user's province or commune
+    report_notices: tuple = ()          # last month's reports not signed yet (supervisors: cases.reports.monthly)
 
 
 def account_share(by_state: dict[CaseState, int]) -> float | None:
@@ -53,4 +58,16 @@ def home_of(session: Session, user: User, today: date) -> Home:
                func.count(case((and_(pending, Proposal.proposed_by_id != user.id), 1))),
                func.count(case((Proposal.status == ProposalStatus.SCHEDULED, 1))))
         .where(proposal_scope(user), Proposal.status.in_((ProposalStatus.PENDING, ProposalStatus.SCHEDULED)))).one()
-    return Home(by_state, over, soon, mine, others if deciding else 0, scheduled, account_share(by_state))
+    return Home(by_state, over, soon, mine, others if deciding else 0, scheduled, account_share(by_state),
+                _target(session, user, today), tuple(notices_for(session, user, today)))
+
+
+def _target(session: Session, user: User, today: date) -> Target | None:
+    """The target in force today: the province's for a province user, the first commune's (its own,
+    else its province's) for a commune user."""
+    if user.province_id is not None:
+        return targets_in_force(session, [user.province_id], today).for_commune(user.province_id, None)
+    if not user.communes:
+        return None
+    commune = user.communes[0]
+    return targets_in_force(session, [commune.province_id], today).for_commune(commune.province_id, commune.id)

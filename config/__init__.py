@@ -75,6 +75,10 @@ class Base:
     SCHEDULER_MISFIRE_GRACE_SECONDS = 3600
     # The escalation sweep's local hour, and the address its emails link to.
     ESCALATION_HOUR = 7
+    # Last month's reports are due before these days of the month (the letters: communes before the
+    # 13th, districts and the province before the 15th); the scheduler produces them on the 1st.
+    REPORT_DUE_DAY_COMMUNE = 13
+    REPORT_DUE_DAY_PROVINCE = 15
     BASE_URL = "http://127.0.0.1:5000"
     # Email (cases/mail.py): SMTP when MAIL_SERVER is set; without it, development and tests write
     # .eml files under instance/mail and production keeps messages pending (and warns).

@@ -139,6 +139,15 @@ def escalate_stalled_cases_and_write_digests(app: Flask) -> dict:
     return counts | write_digests(db.session, today, app.config["BASE_URL"], now)
 
 
+def produce_monthly_reports(app: Flask) -> dict:
+    """Last month's reports for every unit in use, archived unsigned, their supervisors emailed a
+    link (cases.reports.monthly); a unit already done is skipped."""
+    from cases.changes import local_today
+    from cases.reports.monthly import produce_monthly_reports as produce
+
+    return produce(db.session, local_today(), app.config["BASE_URL"], utcnow())
+
+
 def _daily(time: str):
     """`hằng ngày lúc 02:00`, in the reader's language."""
     return _l("hằng ngày lúc %(time)s", time=time)
@@ -163,6 +172,8 @@ JOBS: dict[str, Job] = {job.id: job for job in (
     Job("escalate_stalled_cases", _l("Cảnh báo hồ sơ quá hạn và gửi thư tổng hợp"), _daily("07:00"),
         {"hour": 7, "minute": 0}, timedelta(days=1), escalate_stalled_cases_and_write_digests,
         hour_setting="ESCALATION_HOUR"),
+    Job("produce_monthly_reports", _l("Lập báo cáo tháng trước cho từng tỉnh và xã, gửi thư mời ký duyệt"),
+        _daily("05:00"), {"hour": 5, "minute": 0}, timedelta(days=1), produce_monthly_reports),
 )}
 
 

@@ -71,6 +71,18 @@ MATRIX = {
     "lists.rejected": OBJECT,
     "lists.template": LISTING,
     "lists.police_list": LISTING,   # ?commune=: looked up in the user's scope
+    "reports.show": LISTING,        # ?unit=: looked up in the user's scope; counts, never a person
+    "reports.print_view": LISTING,
+    "reports.workbook": LISTING,
+    "reports.csv": LISTING,
+    "reports.archive_now": LISTING,
+    "reports.archive_list": LISTING,
+    "reports.archived": OBJECT,
+    "reports.archived_workbook": OBJECT,
+    "reports.sign": OBJECT,
+    "report_settings.index": LISTING,   # ?province=: the admin's own province only
+    "report_settings.bands": LISTING,
+    "report_settings.remove": OBJECT,
 }
 
 SECRET_NAME, SECRET_USER_NAME = "Lục Thị Bí Mật", "Vi Văn Riêng Tư"
@@ -107,7 +119,37 @@ def foreign(make_user, make_case):
     message = outbox_message(owner, f"Hồ sơ của {SECRET_NAME} quá hạn")      # an email to the Bình Gia user
     return {"case": case.id, "proposal": proposal.id, "user": owner.id, "secrets": secrets,
             "commune": commune_by_code(db.session, BINH_GIA).id, "message": message,
-            "job": list_job(owner, commune_by_code(db.session, BINH_GIA))}
+            "job": list_job(owner, commune_by_code(db.session, BINH_GIA)),
+            "report": archived_report(commune_by_code(db.session, BINH_GIA)),
+            "target": report_target(commune_by_code(db.session, BINH_GIA))}
+
+
+def report_target(commune) -> int:
+    """Bình Gia's own target (Lạng Sơn's province): 70 % by the end of 2026."""
+    from datetime import date
+    from cases.changes import utcnow
+    from cases.models import ReportTarget, TargetGroup
+    with write_intent():
+        target = ReportTarget(province_id=commune.province_id, commune_id=commune.id, policy_group=TargetGroup.ALL,
+                              share_per_mille=700, due_on=date(2026, 12, 31), set_at=utcnow())
+        db.session.add(target)
+        db.session.commit()
+        return target.id
+
+
+def archived_report(commune) -> int:
+    """Bình Gia's report for last month, archived unsigned."""
+    from cases.changes import local_today
+    from cases.reports.archive import archive_report
+    from cases.reports.periods import Period, add_months
+    from cases.reports.produce import find_unit, produce_report
+    from cases.reports.workbook import report_workbook
+    with write_intent():
+        report = produce_report(db.session, Period.month_of(add_months(local_today().replace(day=1), -1)),
+                                find_unit(db.session, commune.code))
+        archived = archive_report(db.session, report, report_workbook(report), None)
+        db.session.commit()
+        return archived.id
 
 
 def list_job(owner, commune) -> int:
@@ -160,7 +202,8 @@ def state_of(ids: dict) -> tuple:
 def urls_for(app, rule, ids: dict) -> list[str]:
     values = {"case_id": [ids["case"]], "proposal_id": [ids["proposal"]], "user_id": [ids["user"]],
               "trigger": list(TRANSITIONS), "decision": ["approve", "reject"], "action": ["disable", "enable"],
-              "swap_id": [1], "message_id": [ids.get("message", 1)], "job_id": [ids.get("job", 1)]}
+              "swap_id": [1], "message_id": [ids.get("message", 1)], "job_id": [ids.get("job", 1)],
+              "report_id": [ids.get("report", 1)], "target_id": [ids.get("target", 1)]}
     unknown = set(rule.arguments) - set(values)
     assert not unknown, f"{rule.endpoint}: teach the matrix the argument(s) {unknown}"
     combos = [{}]

@@ -40,13 +40,15 @@ def test_bench_smoke_writes_every_figure(tmp_path):
     try:
         done = subprocess.run(
             [sys.executable, "-m", "flask", "bench", "run", "--cases", "1000", "--databases", ",".join(databases),
-             "--instance", str(tmp_path), "--out", str(out), "--list-rows", "2000"],
+             "--instance", str(tmp_path), "--out", str(out), "--list-rows", "2000",
+             "--province-cases", "1000"],
             cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
     finally:
         if "postgresql" in databases:
             from bench.run import drop_database
             drop_database(pg_url)
             drop_database(f"{pg_url}_lists")
+            drop_database(f"{pg_url}_province")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     figures = json.loads(out.read_text())
     assert sorted(figures) == sorted(databases)

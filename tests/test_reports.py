@@ -11,19 +11,20 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import cases.changes
 import workflow.engine
 from cases.actions import fire_transition
 from cases.changes import utcnow
 from cases.errors import DomainError
-from cases.models import CaseStay, PaymentProvider, PolicyGroup, ReportTarget, TargetGroup
+from cases.models import CaseStay, PaymentProvider, PolicyGroup, ReportMonthCount, ReportTarget, TargetGroup
 from cases.organisation import commune_by_code, province_by_code
 from cases.registration import register_case
 from cases.roles import Role
 from cases.reports.figures import ALREADY_MET, NO_TARGET, NOT_AT_THIS_PACE, Band, Counts
-from cases.reports.periods import Period
+from cases.reports.month_counts import record_missing_months, record_month
+from cases.reports.periods import Period, add_months
 from cases.reports.produce import find_unit, produce_report
 from extensions import db, write_intent
 from tests.conftest import BINH_GIA, LANG_SON, TAN_VAN, national_id_for, person
@@ -301,3 +302,21 @@ def test_each_transition_closes_one_stay_and_opens_the_next(history):
         ("account_opening", True), ("paid_by_account", True)]
     assert all(a.valid_to == b.valid_from for a, b in zip(stays, stays[1:]))
     assert stays[-1].valid_to == datetime(9999, 12, 31)
+
+
+def test_recorded_months_give_the_same_report(history, clock):
+    live = report("2026-04")
+    with write_intent():
+        recorded = record_missing_months(db.session, date(2026, 4, 1), now=clock.now)
+        db.session.commit()
+    assert recorded == [add_months(date(2026, 4, 1), -n) for n in range(12, -1, -1)]
+    assert db.session.scalar(select(func.count()).select_from(ReportMonthCount)
+                             .where(ReportMonthCount.month == date(2026, 4, 1))) == 2   # Bình Gia BTXH, Tân Văn NCC
+    from_records = report("2026-04")
+    assert (from_records.rows, from_records.total, from_records.trend) == (live.rows, live.total, live.trend)
+    # Nothing left to record; a month not yet ended is never recorded.
+    with write_intent():
+        assert record_missing_months(db.session, date(2026, 4, 1), now=clock.now) == []
+        with pytest.raises(ValueError):
+            record_month(db.session, date(2026, 5, 1), now=clock.now)
+        db.session.rollback()

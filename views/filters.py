@@ -12,7 +12,7 @@ from flask import Flask, url_for
 from cases.audit_trail import may_read_trail
 from cases.masking import mask_detail, mask_field, mask_number, may_reveal
 from cases.registration import may_register
-from views.present.formats import money, number, vn_date, vn_datetime, vn_month
+from views.present.formats import money, number, share_percent, vn_date, vn_datetime, vn_month, vn_number, vn_percent
 from views.present.labels import (ACTION_LABELS, FIELD_LABELS, PAYMENT_METHOD_LABELS, SEX_LABELS, action_label,
                                   field_label, role_label, state_label)
 from views.present.values import category_label, field_value, person
@@ -51,6 +51,7 @@ def _payment_method_label(value) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         vn_date=vn_date, vn_month=vn_month, vn_datetime=vn_datetime, money=money, number=number,
+        vn_number=vn_number, vn_percent=vn_percent, share_percent=share_percent,
         masked_id=mask_number, masked_field=masked_field, field_label=field_label, field_value=field_value,
         state_label=state_label, role_label=role_label, detail=detail, person=person,
         payment_method_label=_payment_method_label, sex_label=_labelled(SEX_LABELS),

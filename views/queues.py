@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_number, format_percent
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -28,18 +27,6 @@ from views.cases import bp
 from views.common import acting_user, current_actor
 from views.present.labels import IDENTITY_SOURCE_LABELS, POLICY_GROUP_LABELS
 from workflow.table import STATES
-
-
-# Counts and shares in the user's locale ("2.251", "42 %"). Asked of views/filters.py (the
-# presentation layer); registered here until it has them.
-@bp.app_template_filter("vn_number")
-def vn_number(value) -> str:
-    return format_number(value or 0)
-
-
-@bp.app_template_filter("vn_percent")
-def vn_percent(value) -> str:
-    return format_percent(value or 0, "#,##0.#%")
 
 
 @bp.route("/")

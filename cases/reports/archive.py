@@ -89,7 +89,11 @@ def archive_report(session: Session, report: Report, workbook: bytes, user: User
     """Store `report` and its workbook with their hash (unsigned), audited as `report.archive`.
 
     `user` None: produced by the scheduler. `actor` defaults to the user's or the system's.
+
+    :raise DomainError: a report of the whole country (the archive keeps a province's or a commune's).
     """
+    if report.unit_kind not in (UnitKind.PROVINCE.value, UnitKind.COMMUNE.value):
+        raise DomainError(_("Chỉ lưu được báo cáo của một tỉnh hoặc một xã/phường."), "unit")
     figures = report.to_json()
     period = Period.parse(report.period)
     archived = ArchivedReport(
@@ -130,12 +134,13 @@ def sign_report(session: Session, actor: Actor, user: User, report_id: int) -> A
         raise DomainError(_("Báo cáo này đã được ký duyệt."))
     sibling = _signed_sibling(session, archived)
     if sibling is not None:
-        raise DomainError(_("Đơn vị này đã có báo cáo kỳ %(period)s được ký duyệt (số %(id)s); mỗi kỳ chỉ ký "
-                            "duyệt một báo cáo.", period=archived.period, id=sibling))
+        raise DomainError(_("Đơn vị này đã có báo cáo %(period)s được ký duyệt (số %(id)s); mỗi kỳ chỉ ký "
+                            "duyệt một báo cáo.", period=Period.parse(archived.period).label, id=sibling))
     if not verify(archived):
         raise DomainError(_("Số liệu lưu của báo cáo này không còn khớp mã kiểm tra; không thể ký duyệt."))
     now = utcnow()
-    with unique_or(_("Đơn vị này vừa có một báo cáo kỳ %(period)s được ký duyệt.", period=archived.period)):
+    with unique_or(_("Đơn vị này vừa có một báo cáo %(period)s được ký duyệt.",
+                         period=Period.parse(archived.period).label)):
         signed = session.execute(
             update(ArchivedReport).where(ArchivedReport.id == archived.id, ArchivedReport.signed_at.is_(None))
             .values(signed_by_id=user.id, signed_at=now).execution_options(synchronize_session=False))

@@ -8,14 +8,14 @@ points for the change) or `text` (a str).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 
 from cases.changes import reader_language, written
-from cases.reports.figures import ALREADY_MET, NO_TARGET, NOT_AT_THIS_PACE, Band, Row
+from cases.reports.figures import ALREADY_MET, NO_TARGET, NOBODY_RECEIVING, NOT_AT_THIS_PACE, Band, Row
 
 COUNT, SHARE, TEXT = "count", "share", "text"
 COUNT_FORMAT, SHARE_FORMAT, POINTS_FORMAT = "#,##0", "0.0", "+0.0;-0.0;0.0"
@@ -41,6 +41,9 @@ class Column:
     read: Callable[[Row, str], object]      # (row, language) → the cell's raw value
     ratio: tuple[str, str] | None = None    # a share computed as (part key, whole key): the total's formula
     number_format: str | None = None        # how a spreadsheet shows it (counts and shares)
+    # For a text: everything of the row it depends on, so a table of thousands of rows translates
+    # each distinct value once (`reader`).
+    depends: Callable[[Row], Hashable] | None = None
 
 
 def _group_columns(group: str) -> tuple[Column, ...]:
@@ -94,6 +97,8 @@ def projection_text(row: Row, language: str | None = None) -> str:
         return str(_l("Không đạt với tốc độ hiện nay"))
     if row.projected == NO_TARGET:
         return str(_l("Chưa có chỉ tiêu"))
+    if row.projected == NOBODY_RECEIVING:
+        return "—"
     return row.projected
 
 
@@ -122,21 +127,21 @@ COLUMNS: tuple[Column, ...] = (
            SHARE, _target_share, number_format=SHARE_FORMAT),
     Column("target_due_on", TARGET_HEADING, _l("Thời hạn"),
            _l("Ngày phải đạt chỉ tiêu."),
-           TEXT, _target_due),
+           TEXT, _target_due, depends=lambda row: row.target),
     Column("met", TARGET_HEADING, _l("Kết quả"),
            _l("Đạt khi tỷ lệ chi trả qua tài khoản cuối kỳ không thấp hơn chỉ tiêu; để trống khi chưa có chỉ tiêu "
               "hoặc không có đối tượng đang hưởng."),
-           TEXT, lambda row, _lang: met_text(row)),
+           TEXT, lambda row, _lang: met_text(row), depends=lambda row: row.met),
     Column("band", TARGET_HEADING, _l("Mức độ thực hiện"),
            _l("Cao, Trung bình hoặc Thấp theo ngưỡng tỷ lệ do tỉnh quy định; Chưa thực hiện khi có đối tượng "
               "đang hưởng nhưng chưa ai được chi trả qua tài khoản."),
-           TEXT, lambda row, _lang: band_text(row)),
+           TEXT, lambda row, _lang: band_text(row), depends=lambda row: row.band),
     Column("change", TARGET_HEADING, _l("Tăng, giảm so với kỳ trước (điểm %)"),
            _l("Tỷ lệ cuối kỳ này trừ tỷ lệ cuối kỳ trước, tính bằng điểm phần trăm."),
            SHARE, lambda row, _lang: row.change, number_format=POINTS_FORMAT),
     Column("projected", TARGET_HEADING, _l("Dự kiến tháng đạt chỉ tiêu"),
            _l("Tháng dự kiến đạt chỉ tiêu nếu giữ tốc độ tăng bình quân của 3 tháng gần nhất."),
-           TEXT, projection_text),
+           TEXT, projection_text, depends=lambda row: row.projected),
 )
 BY_KEY = {column.key: column for column in COLUMNS}
 
@@ -148,3 +153,17 @@ def value(row: Row, key: str, language: str | None = None):
     :raise KeyError: no such column.
     """
     return BY_KEY[key].read(row, language or reader_language())
+
+
+def reader(language: str) -> Callable[[Row, Column], object]:
+    """`value` for many rows: (row, column) → the raw value, each distinct text computed once."""
+    known: dict[tuple[str, Hashable], object] = {}
+
+    def read(row: Row, column: Column):
+        if column.depends is None:
+            return column.read(row, language)
+        key = (column.key, column.depends(row))
+        if key not in known:
+            known[key] = column.read(row, language)
+        return known[key]
+    return read

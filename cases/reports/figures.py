@@ -65,6 +65,7 @@ class Target:
 ALREADY_MET = "met"
 NOT_AT_THIS_PACE = "not_at_this_pace"
 NO_TARGET = "no_target"
+NOBODY_RECEIVING = "nobody"      # no beneficiary to count a share of
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Row:
     bands: dict[str, Band | None]         # per group in GROUPS; None: nobody receiving
     change: Decimal | None                # points since the previous period, on the target's group
     previous_share: Decimal | None
-    projected: str                        # "YYYY-MM", ALREADY_MET, NOT_AT_THIS_PACE or NO_TARGET
+    projected: str                        # "YYYY-MM", ALREADY_MET, NOT_AT_THIS_PACE, NO_TARGET or NOBODY_RECEIVING
 
     @property
     def together(self) -> Counts:

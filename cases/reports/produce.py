@@ -1,38 +1,34 @@
-"""Producing a report: one aggregate over `case_stays`, then the arithmetic of the letters.
+"""Producing a report: the counts as of the month ends it needs, then the arithmetic of the letters.
 
-The statement counts, per commune and policy group, the cases whose stay spans each moment the
-report needs — the end of the period, the end of the previous period (the change), the ends of
+A report needs the end of the period, the end of the previous period (the change), and the ends of
 the twelve months up to the period's end (the trend; the one three months back gives the pace of
-the projection) — as conditional counts in a single pass over the stays that could span any of
-them (`valid_to` after the earliest, `valid_from` before the latest), read from the index
-`ix_case_stays_as_of` inside a province.
+the projection): all month ends, read from the recorded months, or counted from the stays for a
+month not recorded yet (`cases.reports.month_counts`).
 """
 from __future__ import annotations
 
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from fractions import Fraction
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cases.changes import utcnow
 from cases.errors import DomainError
-from cases.models import CaseStay, Commune, Province
+from cases.models import Commune, Province
 from cases.reports import targets as targets_
-from cases.reports.figures import (ALREADY_MET, GROUPS, NO_TARGET, NOT_AT_THIS_PACE, Counts, Report, Row, Target,
+from cases.reports.figures import (ALREADY_MET, GROUPS, NO_TARGET, NOBODY_RECEIVING, NOT_AT_THIS_PACE, Counts, Report, Row, Target,
                                    TrendPoint, share)
-from cases.reports.periods import Period, add_months, end_of
-from workflow.states import CaseState
-from workflow.table import RECEIVING
+from cases.reports.month_counts import Scope, as_of_statement, counts_at
+from cases.reports.periods import Period, add_months
 
 COUNTRY_CODE = "VN"
 TREND_MONTHS = 12
 PACE_MONTHS = 3            # the projection's pace: the change over the last three months
-_RECEIVING = tuple(state.value for state in RECEIVING)
 
 
 @dataclass(frozen=True)
@@ -66,129 +62,91 @@ def find_unit(session: Session, code: str) -> Unit:
 
 
 @dataclass(frozen=True)
-class Moments:
-    """The moments one report counts at."""
-    end: datetime
-    previous: datetime
-    pace_from: datetime
-    months: tuple[date, ...]           # the trend's months (first days), the period's last month last
+class Months:
+    """The month ends one report counts at (each month by its first day)."""
+    end: date
+    previous: date
+    pace_from: date
+    trend: tuple[date, ...]            # twelve months, the period's last month last
 
     @classmethod
-    def of(cls, period: Period) -> Moments:
+    def of(cls, period: Period) -> Months:
         last = period.last_month
-        months = tuple(add_months(last, -n) for n in range(TREND_MONTHS - 1, -1, -1))
-        return cls(period.as_of, period.previous().as_of, month_end(add_months(last, -PACE_MONTHS)), months)
+        return cls(last, period.previous().last_month, add_months(last, -PACE_MONTHS),
+                   tuple(add_months(last, -n) for n in range(TREND_MONTHS - 1, -1, -1)))
 
     @property
-    def all(self) -> list[datetime]:
-        return sorted({self.end, self.previous, self.pace_from, *(month_end(m) for m in self.months)})
+    def all(self) -> list[date]:
+        return sorted({self.end, self.previous, self.pace_from, *self.trend})
 
 
-def month_end(first_day: date) -> datetime:
-    """The moment the month beginning `first_day` ends (as `Period.as_of`)."""
-    return end_of(add_months(first_day, 1) - timedelta(days=1))
+def scope_of(unit: Unit) -> Scope:
+    if unit.kind == "commune":
+        return Scope(unit.province_id, unit.id)
+    return Scope(unit.province_id if unit.kind == "province" else None)
 
 
 def aggregate_statement(period: Period, unit: Unit) -> Select:
-    """The one as-of statement: per commune and policy group, at each moment `k` of
-    `Moments.of(period).all`, receiving `r{k}` and paid through an account `p{k}`; at the period's
-    end also with an account on record `account`, paid in cash `cash` and suspended `suspended`."""
-    moments = Moments.of(period)
-    stay = CaseStay.__table__.c
-    spans = {at: and_(stay.valid_from <= at, stay.valid_to > at) for at in moments.all}
-    receiving = stay.status.in_(_RECEIVING)
-    columns = [stay.commune_id, stay.policy_group]
-    for k, at in enumerate(moments.all):
-        columns.append(_count(and_(spans[at], receiving)).label(f"r{k}"))
-        columns.append(_count(and_(spans[at], stay.status == CaseState.PAID_BY_ACCOUNT.value)).label(f"p{k}"))
-    end = spans[moments.end]
-    columns += [
-        _count(and_(end, receiving, stay.has_account)).label("account"),
-        _count(and_(end, stay.status == CaseState.PAID_IN_CASH.value)).label("cash"),
-        _count(and_(end, stay.status == CaseState.SUSPENDED.value)).label("suspended"),
-    ]
-    statement = (select(*columns).where(stay.valid_to > moments.all[0], stay.valid_from <= moments.all[-1])
-                 .group_by(stay.commune_id, stay.policy_group))
-    if unit.kind == "province":
-        statement = statement.where(stay.province_id == unit.id)
-    elif unit.kind == "commune":
-        statement = statement.where(stay.province_id == unit.province_id, stay.commune_id == unit.id)
-    return statement
+    """The bare as-of query at the period's end, over the stays (what a report would cost with no
+    month recorded; the benchmark sets the report's time beside it)."""
+    return as_of_statement(period.as_of, scope_of(unit))
 
 
-def _count(condition: ColumnElement[bool]):
-    return func.count().filter(condition)
+_ZERO = (0, 0, 0, 0, 0)
 
 
-@dataclass
 class _Tally:
-    """One commune's (or the unit's) counts from the statement, per policy group."""
-    at: dict[tuple[str, int], list[int]]   # (group, moment index) → [receiving, paid]
-    account: dict[str, int]
-    cash: int = 0
-    suspended: int = 0
+    """One commune's (or the unit's) counts: (group, month) → (receiving, with account, paid by
+    account, paid in cash, suspended)."""
 
-    @classmethod
-    def empty(cls) -> _Tally:
-        return cls(defaultdict(lambda: [0, 0]), defaultdict(int))
+    def __init__(self):
+        self.at: dict[tuple[str, date], tuple[int, ...]] = {}
 
-    def add(self, group: str, row, moments: int) -> None:
-        for k in range(moments):
-            pair = self.at[(group, k)]
-            pair[0] += getattr(row, f"r{k}")
-            pair[1] += getattr(row, f"p{k}")
-        self.account[group] += row.account
-        self.cash += row.cash
-        self.suspended += row.suspended
+    def add(self, group: str, month: date, numbers) -> None:
+        before = self.at.get((group, month), _ZERO)
+        self.at[(group, month)] = tuple(a + b for a, b in zip(before, numbers))
 
-    def merge(self, other: _Tally, moments: int) -> None:
-        for (group, k), (r, p) in other.at.items():
-            pair = self.at[(group, k)]
-            pair[0] += r
-            pair[1] += p
-        for group, n in other.account.items():
-            self.account[group] += n
-        self.cash += other.cash
-        self.suspended += other.suspended
-
-    def pair(self, group: str, k: int) -> tuple[int, int]:
-        """(receiving, paid) of `group` ("all": both) at moment `k`."""
+    def numbers(self, group: str, month: date) -> tuple[int, ...]:
         if group == "all":
-            return tuple(a + b for a, b in zip(self.pair("btxh", k), self.pair("ncc", k)))
-        r, p = self.at.get((group, k), (0, 0))
-        return r, p
+            return tuple(a + b for a, b in zip(self.numbers("btxh", month), self.numbers("ncc", month)))
+        return self.at.get((group, month), _ZERO)
 
-    def counts(self, group: str, k: int) -> Counts:
-        r, p = self.pair(group, k)
-        return Counts(r, self.account.get(group, 0), p)
+    def pair(self, group: str, month: date) -> tuple[int, int]:
+        """(receiving, paid through an account) of `group` ("all": both)."""
+        numbers = self.numbers(group, month)
+        return numbers[0], numbers[2]
+
+    def counts(self, group: str, month: date) -> Counts:
+        receiving, with_account, paid, _cash, _suspended = self.numbers(group, month)
+        return Counts(receiving, with_account, paid)
 
 
 def produce_report(session: Session, period: Period, unit: Unit, now: datetime | None = None) -> Report:
     """The report for `period` and `unit`, counted as of the end of the period."""
-    moments = Moments.of(period)
-    index = {at: k for k, at in enumerate(moments.all)}
-    tallies: dict[int, _Tally] = defaultdict(_Tally.empty)
-    for row in session.execute(aggregate_statement(period, unit)):
-        tallies[row.commune_id].add(row.policy_group, row, len(index))
+    months = Months.of(period)
+    tallies: dict[int, _Tally] = defaultdict(_Tally)
+    total = _Tally()
+    for month, rows in counts_at(session, months.all, scope_of(unit)).items():
+        for commune_id, group, _province_id, *numbers in rows:
+            tallies[commune_id].add(group, month, numbers)
+            total.add(group, month, numbers)
     communes = _communes(session, unit)
     provinces = sorted({c.province_id for c in communes}) if unit.kind == "country" else [unit.province_id]
     in_force = targets_.targets_in_force(session, provinces, period.last_day)
     limits = {p: targets_.thresholds(session, p) for p in provinces}
-    judge = _Judge(index, moments, period)
-    rows, total = [], _Tally.empty()
-    for commune in communes:
-        tally = tallies.get(commune.id) or _Tally.empty()
-        total.merge(tally, len(index))
-        rows.append(judge.row(commune.id, commune.code, commune.name, tally,
-                              in_force.for_commune(commune.province_id, commune.id), limits[commune.province_id]))
+    judge = _Judge(months)
+    empty = _Tally()
+    rows = [judge.row(commune.id, commune.code, commune.name, tallies.get(commune.id, empty),
+                      in_force.for_commune(commune.province_id, commune.id), limits[commune.province_id])
+            for commune in communes]
     province_limits = limits[unit.province_id] if unit.province_id else targets_.thresholds(session, 0)
     unit_target = in_force.for_commune(unit.province_id, None) if unit.kind == "province" else (
         rows[0].target if unit.kind == "commune" and rows else None)
     total_row = judge.row(None, unit.code, unit.name, total, unit_target, province_limits)
-    trend = tuple(TrendPoint(month, *total.pair("all", index[month_end(month)])) for month in moments.months)
+    trend = tuple(TrendPoint(month, *total.pair("all", month)) for month in months.trend)
     return Report(
         period=period.code, unit_kind=unit.kind, unit_id=unit.id or 0, unit_code=unit.code, unit_name=unit.name,
-        province_id=unit.province_id or 0, province_name=unit.province_name, as_of=moments.end,
+        province_id=unit.province_id or 0, province_name=unit.province_name, as_of=period.as_of,
         produced_at=now or utcnow(), rows=tuple(rows), total=total_row, trend=trend,
         thresholds=province_limits)
 
@@ -196,10 +154,8 @@ def produce_report(session: Session, period: Period, unit: Unit, now: datetime |
 class _Judge:
     """Turns a tally into a row: shares, the target met or not, bands, change and projection."""
 
-    def __init__(self, index: dict[datetime, int], moments: Moments, period: Period):
-        self.end, self.previous = index[moments.end], index[moments.previous]
-        self.pace_from = index[moments.pace_from]
-        self.last_month = period.last_month
+    def __init__(self, months: Months):
+        self.end, self.previous, self.pace_from = months.end, months.previous, months.pace_from
 
     def row(self, commune_id: int | None, code: str, name: str, tally: _Tally, target: Target | None,
             limits: tuple[int, int]) -> Row:
@@ -207,10 +163,11 @@ class _Judge:
         receiving, paid = tally.pair(group, self.end)
         now_share, before = share(paid, receiving), share(*self._swap(tally.pair(group, self.previous)))
         met = None if target is None or not receiving else paid * 1000 >= target.share_per_mille * receiving
+        _receiving, _account, _paid, cash, suspended = tally.numbers("all", self.end)
         return Row(
             commune_id=commune_id, code=code, name=name,
             btxh=tally.counts("btxh", self.end), ncc=tally.counts("ncc", self.end),
-            paid_in_cash=tally.cash, suspended=tally.suspended, target=target, met=met,
+            paid_in_cash=cash, suspended=suspended, target=target, met=met,
             bands={g: targets_.band(*self._swap(tally.pair(g, self.end)), limits) for g in GROUPS},
             change=None if now_share is None or before is None else now_share - before,
             previous_share=before, projected=self._projection(tally, group, target, met))
@@ -222,13 +179,13 @@ class _Judge:
 
     def _projection(self, tally: _Tally, group: str, target: Target | None, met: bool | None) -> str:
         """The month the share reaches the target at the pace of the last three months."""
+        if not tally.pair(group, self.end)[0]:
+            return NOBODY_RECEIVING
         if target is None:
             return NO_TARGET
         if met:
             return ALREADY_MET
         receiving, paid = tally.pair(group, self.end)
-        if not receiving:
-            return NOT_AT_THIS_PACE
         earlier_receiving, earlier_paid = tally.pair(group, self.pace_from)
         now = Fraction(paid * 100, receiving)
         earlier = Fraction(earlier_paid * 100, earlier_receiving) if earlier_receiving else Fraction(0)
@@ -238,7 +195,7 @@ class _Judge:
         months = math.ceil((Fraction(target.share_per_mille, 10) - now) / pace)
         if months > 1200:        # a century away: never, for anyone reading the report
             return NOT_AT_THIS_PACE
-        month = add_months(self.last_month, months)
+        month = add_months(self.end, months)
         return f"{month.year}-{month.month:02d}"
 
 

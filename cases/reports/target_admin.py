@@ -81,7 +81,7 @@ def _require_unit(session: Session, admin: User, province_id: int, commune_id: i
     if keeps_whole_province(admin, province_id):
         return
     if commune_id is None:
-        raise NotPermitted(_("Chỉ quản trị của tỉnh được đặt chỉ tiêu toàn tỉnh và ngưỡng xếp loại."))
+        raise NotPermitted(_("Chỉ quản trị của tỉnh được quản lý chỉ tiêu toàn tỉnh và ngưỡng xếp loại."))
     if commune_id not in (commune_ids(admin) or []):
         raise NotPermitted(_("Bạn chỉ đặt được chỉ tiêu riêng cho xã mình quản lý."))
 
@@ -95,8 +95,10 @@ def province_for(session: Session, admin: User, code: str | None) -> Province | 
     """
     provinces = manageable_provinces(session, admin)
     if code:
+        code = code.strip()
         province = session.scalar(select(Province).where(Province.code_list == CODE_LIST_2025,
-                                                         Province.code == code.strip()))
+                                                         Province.code == code)) \
+            if len(code) == 2 and code.isascii() and code.isdigit() else None
         if province is None:
             raise NotFound()
         require_province(session, admin, province.id)

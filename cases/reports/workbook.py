@@ -13,20 +13,26 @@ quick to build.
 """
 from __future__ import annotations
 
-from copy import copy
-from datetime import date
+import gc
+import re
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import date, datetime
 from io import BytesIO
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from flask_babel import force_locale, gettext as _
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from cases.changes import to_local, written
 from cases.reports import columns as columns_
-from cases.reports.columns import COLUMNS, COUNT, SHARE, Column
+from cases.reports.columns import COLUMNS, COUNT, SHARE
 from cases.reports.figures import Report, Row
 from cases.reports.periods import Period
 from cases.sheets.writer import text_cell
@@ -38,15 +44,17 @@ FIRST_ROW = HEADER_TOP + 3               # the first commune
 LEFT_BLOCK = (1, 6)                      # columns of the issuing unit and of the preparer's signature
 RIGHT_BLOCK = (WIDTH - 7, WIDTH)         # columns of the national heading and of the head's signature
 FONT_NAME = "Times New Roman"            # the font of Vietnamese administrative documents
-_WIDTHS = {COUNT: 11.5, SHARE: 8.5}
-_TEXT_WIDTHS = {"target_due_on": 11.5, "met": 9.5, "band": 12, "projected": 15}
+_WIDTHS = {COUNT: 11.5, SHARE: 8.5}        # in characters, by kind; a few columns by key
+_KEY_WIDTHS = {"change": 11, "target_due_on": 11.5, "met": 9.5, "band": 12, "projected": 15}
+# A formula cell as openpyxl writes it, its result empty: the column's letters, and the empty result.
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+)\d+"[^>]*><f>[^<]*</f>(<v\s*/>)')
 _UNIT_PREFIXES = ("Thành phố ", "Tỉnh ", "Xã ", "Phường ", "Đặc khu ", "Thị trấn ", "Huyện ", "Quận ")
 
 
 def report_workbook(report: Report, language: str = "vi") -> bytes:
     """The workbook of `report`, its labels in `language` ("vi" or "en"). Needs an app context
     (for the translations), nothing else: no database, no request."""
-    with force_locale(language):
+    with force_locale(language), _no_cycle_collection():
         book = Workbook()
         sheet = book.active
         sheet.title = _("Báo cáo")[:31]
@@ -54,13 +62,81 @@ def report_workbook(report: Report, language: str = "vi") -> bytes:
         looks = _Looks(sheet)
         _heading(sheet, looks, report, period, language)
         _table_header(sheet, looks)
-        total_row = _table(sheet, looks, report, language)
+        total_row, cached = _table(sheet, looks, report, language)
         after = _footer(sheet, looks, total_row + 2)
         _signatures(sheet, looks, report, after + 1, language)
         _page_setup(sheet)
-        out = BytesIO()
-        book.save(out)
-        return out.getvalue()
+        return _saved(book, report.produced_at, lambda xml: _with_cached_totals(xml, total_row, cached))
+
+
+def _saved(book: Workbook, moment: datetime, rewrite_sheet: Callable[[bytes], bytes]) -> bytes:
+    """The workbook's bytes, dated `moment` inside (its properties and every member of the zip):
+    the same report always gives the same bytes, so a stored workbook can be built again and
+    compared."""
+    book.properties.creator = "AnSinh"
+    book.properties.created = book.properties.modified = moment
+    out = BytesIO()
+    ExcelWriter(book, _SteadyZip(out, moment, rewrite_sheet)).save()
+    return out.getvalue()
+
+
+def _with_cached_totals(xml: bytes, total_at: int, cached: dict[str, object]) -> bytes:
+    """The sheet's XML with the stored totals as the cached results of the total row's formulas.
+
+    openpyxl writes a formula with an empty result, which Excel and LibreOffice recalculate on
+    opening; a reader that does not calculate (a phone's preview, python-calamine, a province
+    merging the communes' files) would see blank totals. The totals it gets are the report's own,
+    which the formulas compute (tests/test_report_workbook.py).
+    """
+    start = xml.find(b'<row r="%d"' % total_at)
+    end = xml.find(b"</row>", start)
+    if start < 0 or end < 0:
+        return xml
+
+    def filled(found: re.Match) -> bytes:
+        value = cached.get(found[1].decode())
+        if value is None:
+            return found[0]
+        return found[0][:found.start(2) - found.start(0)] + b"<v>%s</v>" % str(value).encode()
+
+    return xml[:start] + _FORMULA_CELL.sub(filled, xml[start:end]) + xml[end:]
+
+
+class _SteadyZip(ZipFile):
+    """A zip whose members are all dated one moment (zipfile dates them now, or by a file's mtime);
+    the worksheet, which openpyxl writes from a file, passes through `rewrite_sheet`."""
+
+    def __init__(self, out: BytesIO, moment: datetime, rewrite_sheet: Callable[[bytes], bytes]):
+        super().__init__(out, "w", ZIP_DEFLATED, allowZip64=True)
+        self._date_time = moment.timetuple()[:6]
+        self._rewrite_sheet = rewrite_sheet
+
+    def writestr(self, zinfo_or_arcname, data, *args, **kwargs):
+        if isinstance(zinfo_or_arcname, str):
+            member = ZipInfo(zinfo_or_arcname, date_time=self._date_time)
+            member.compress_type = self.compression
+            member.external_attr = 0o600 << 16
+            zinfo_or_arcname = member
+        super().writestr(zinfo_or_arcname, data, *args, **kwargs)
+
+    def write(self, filename, arcname=None, *args, **kwargs):
+        with open(filename, "rb") as source:
+            self.writestr(arcname or str(filename), self._rewrite_sheet(source.read()))
+
+
+@contextmanager
+def _no_cycle_collection():
+    """The cyclic garbage collector paused while the workbook is built and saved: its ~150,000 cells
+    and XML elements (a country's) would otherwise set off full collections over the whole heap,
+    a third of the time taken. The call that paused it starts it again when it ends (a call that
+    found it paused leaves it be), so it never stays off."""
+    was_running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_running:
+            gc.enable()
 
 
 class _Looks:
@@ -87,6 +163,8 @@ class _Looks:
         self.bold_centre = self._make(bold, None, centre)
         self.italic_centre = self._make(Font(name=FONT_NAME, size=12, italic=True), None, centre)
         self.centre = self._make(Font(name=FONT_NAME, size=12), None, centre)
+        self.italic_right = self._make(Font(name=FONT_NAME, size=11, italic=True), None,
+                                       Alignment(horizontal="right"))
         self.note_heading = self._make(Font(name=FONT_NAME, size=11, bold=True, italic=True), None, None)
         self.note = self._make(Font(name=FONT_NAME, size=10), None, None)
 
@@ -101,24 +179,27 @@ class _Looks:
             scratch.number_format = number_format
         return scratch._style
 
-    @staticmethod
-    def put(cell: Cell, look) -> Cell:
-        quoted = cell.quotePrefix          # text_cell's mark that the text must stay text
-        cell._style = copy(look)
-        if quoted:
-            cell.quotePrefix = True
-        return cell
+
+def _text(sheet: Worksheet, value, look, row: int | None = None, column: int | None = None) -> Cell:
+    """A text cell that is never a formula (cases.sheets.writer), styled; None and "" stay empty.
+    Placed at (row, column) when given."""
+    made = text_cell(sheet, value if value != "" else None) or Cell(sheet)
+    quoted = made.quotePrefix              # text_cell's mark that the text must stay text
+    made._style = StyleArray(look)
+    if quoted:
+        made.quotePrefix = True
+    if row is not None:
+        made.row, made.column = row, column
+        sheet._cells[(row, column)] = made
+    return made
 
 
-def _text(sheet: Worksheet, value, look) -> Cell:
-    """A text cell that is never a formula (cases.sheets.writer), styled; None and "" stay empty."""
-    made = text_cell(sheet, value if value not in (None, "") else None) or Cell(sheet)
-    return _Looks.put(made, look)
-
-
-def _number(sheet: Worksheet, value, look) -> Cell:
-    made = Cell(sheet, value=value)
-    return _Looks.put(made, look)
+def _number(sheet: Worksheet, value, look, row: int, column: int) -> None:
+    """A number (int or Decimal; None: an empty cell) at (row, column), styled."""
+    made = Cell(sheet, row=row, column=column, style_array=look)
+    if value is not None:
+        made._value = value                # data_type is already "n"; skips openpyxl's type sniffing
+    sheet._cells[(row, column)] = made
 
 
 def _line(sheet: Worksheet, row: int, span: tuple[int, int], value, look) -> None:
@@ -145,6 +226,7 @@ def _heading(sheet: Worksheet, looks: _Looks, report: Report, period: Period, la
           looks.bold_centre)
     _line(sheet, 6, (1, WIDTH), _("Số liệu tính đến hết ngày %(day)s", day=written(period.last_day, "day", language)),
           looks.italic_centre)
+    _line(sheet, 7, RIGHT_BLOCK, _("Đơn vị tính: người; tỷ lệ: %"), looks.italic_right)
     sheet.row_dimensions[4].height = 22
 
 
@@ -181,45 +263,55 @@ def _table_header(sheet: Worksheet, looks: _Looks) -> None:
             if n > start:
                 sheet.merge_cells(start_row=top, start_column=FIRST_DATA_COLUMN + start, end_row=top, end_column=at)
             start = n + 1
-    sheet.row_dimensions[second].height = 64
+    sheet.row_dimensions[second].height = 80
     sheet.column_dimensions["A"].width = 5
     sheet.column_dimensions["B"].width = 24
     for n, column in enumerate(COLUMNS):
-        width = _WIDTHS.get(column.kind) or _TEXT_WIDTHS.get(column.key, 12)
+        width = _KEY_WIDTHS.get(column.key) or _WIDTHS.get(column.kind, 12)
         sheet.column_dimensions[get_column_letter(FIRST_DATA_COLUMN + n)].width = width
 
 
-def _table(sheet: Worksheet, looks: _Looks, report: Report, language: str) -> int:
-    """The communes' rows and the total's; returns the total's row number."""
-    for n, row in enumerate(report.rows, 1):
-        sheet.append([_number(sheet, n, looks.centred), _text(sheet, row.name, looks.name),
-                      *(_cell(sheet, looks, column, row, language, total=False) for column in COLUMNS)])
+def _table(sheet: Worksheet, looks: _Looks, report: Report, language: str) -> tuple[int, dict[str, object]]:
+    """The communes' rows and the total's; returns the total's row number and the stored values
+    of its formulas (by column letter)."""
+    read = columns_.reader(language)
+    plan = [(FIRST_DATA_COLUMN + n, column, column.kind in (COUNT, SHARE),
+             looks.numbers.get(column.key, looks.centred)) for n, column in enumerate(COLUMNS)]
+    for at, row in enumerate(report.rows, FIRST_ROW):
+        _number(sheet, at - FIRST_ROW + 1, looks.centred, at, 1)
+        _text(sheet, row.name, looks.name, at, 2)
+        for place, column, numeric, look in plan:
+            if numeric:
+                _number(sheet, read(row, column), look, at, place)
+            else:
+                _text(sheet, read(row, column), look, at, place)
     total_at = FIRST_ROW + len(report.rows)
-    formulas = _total_formulas(total_at, len(report.rows))
-    sheet.append([_text(sheet, None, looks.total_centred), _text(sheet, str(columns_.TOTAL_LABEL), looks.total_name),
-                  *(_total_cell(sheet, looks, column, report.total, language, formulas.get(column.key))
-                    for column in COLUMNS)])
-    return total_at
+    cached = _total(sheet, looks, report.total, total_at, _total_formulas(total_at, len(report.rows)), language)
+    return total_at, cached
 
 
-def _cell(sheet: Worksheet, looks: _Looks, column: Column, row: Row, language: str, total: bool) -> Cell:
-    raw = column.read(row, language)
-    if column.kind == COUNT or column.kind == SHARE:
-        return _number(sheet, raw, (looks.total_numbers if total else looks.numbers)[column.key])
-    return _text(sheet, raw, looks.total_centred if total else looks.centred)
-
-
-def _total_cell(sheet: Worksheet, looks: _Looks, column: Column, total: Row, language: str,
-                formula: str | None) -> Cell:
-    if formula is None:
-        return _cell(sheet, looks, column, total, language, total=True)
-    made = Cell(sheet, value=formula)        # a formula of ours, never text from people
-    return _Looks.put(made, looks.total_numbers[column.key])
+def _total(sheet: Worksheet, looks: _Looks, total: Row, at: int, formulas: dict[str, str],
+           language: str) -> dict[str, object]:
+    """The total row; returns the stored value of each formula's column, by column letter."""
+    _text(sheet, None, looks.total_centred, at, 1)
+    _text(sheet, str(columns_.TOTAL_LABEL), looks.total_name, at, 2)
+    cached = {}
+    for n, column in enumerate(COLUMNS):
+        place = FIRST_DATA_COLUMN + n
+        if column.key in formulas:           # a formula of ours, never text from people
+            sheet._cells[(at, place)] = Cell(sheet, row=at, column=place, value=formulas[column.key],
+                                             style_array=looks.total_numbers[column.key])
+            cached[get_column_letter(place)] = column.read(total, language)
+        elif column.kind in (COUNT, SHARE):
+            _number(sheet, column.read(total, language), looks.total_numbers[column.key], at, place)
+        else:
+            _text(sheet, column.read(total, language), looks.total_centred, at, place)
+    return cached
 
 
 def _total_formulas(total_at: int, communes: int) -> dict[str, str]:
     """The total's formulas by column key: a SUM over the communes for each count, and each share
-    computed from the total's own counts as the letters compute it. None when there is no commune
+    computed from the total's own counts as the letters compute it. Empty when there is no commune
     row (the stored totals are written instead)."""
     if not communes:
         return {}
@@ -247,7 +339,7 @@ def _footer(sheet: Worksheet, looks: _Looks, at: int) -> int:
         numbered.setdefault(definition, []).append(str(n))
         headings.setdefault(definition, str(column.heading))
     for line, (definition, numbers) in enumerate(numbered.items(), at + 1):
-        text = _("Cột %(columns)s (%(heading)s): %(definition)s", columns=", ".join(numbers),
+        text = _("Cột %(columns)s – %(heading)s: %(definition)s", columns=", ".join(numbers),
                  heading=headings[definition], definition=definition)
         _place(sheet, line, 1, _text(sheet, text, looks.note))
     return at + 1 + len(numbered)

@@ -6,8 +6,10 @@ Vietnamese: `01/12/2026`, `12/2026`, `01/12/2026 14:05`, `500.000 đ`. English: 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from babel.numbers import format_decimal
+from flask_babel import format_number, format_percent
 
 from cases.changes import reader_language, to_local, written
 
@@ -57,3 +59,21 @@ def money(value) -> str:
         return ""
     shown = number(int(value))
     return f"VND {shown}" if reader_language() == "en" else f"{shown} đ"
+
+
+def vn_number(value) -> str:
+    """A count: `2.251` (vi), `2,251` (en); 0 for none."""
+    return format_number(value or 0)
+
+
+def vn_percent(value) -> str:
+    """A fraction as a percent, a decimal only when there is one: `42%`, `42,5%`."""
+    return format_percent(value or 0, "#,##0.#%")
+
+
+def share_percent(share: Decimal | float | None) -> str:
+    """A share already in percent (29.7), as the letters write it, one decimal: `29,7%` (vi),
+    `29.7%` (en); a dash for none."""
+    if share is None:
+        return "—"
+    return format_percent(Decimal(share) / 100, "#,##0.0%")

@@ -138,6 +138,12 @@ ACTION_LABELS = {
     "list_job.requeued": _l("Đưa danh sách trở lại hàng đợi"),
     "list_job.download_rejected": _l("Tải các dòng không nhập được"),
     "police_list.export": _l("Xuất danh sách đề nghị công an xác thực"),
+    "report.archive": _l("Lưu báo cáo vào kho lưu trữ"),
+    "report.sign": _l("Ký duyệt báo cáo"),
+    "report.download": _l("Tải báo cáo"),
+    "report_target.set": _l("Đặt chỉ tiêu chi trả qua tài khoản"),
+    "report_target.remove": _l("Xoá chỉ tiêu chi trả qua tài khoản"),
+    "report_bands.set": _l("Đặt ngưỡng xếp loại kết quả"),
 }
 
 
