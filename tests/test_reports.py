@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 import cases.changes
@@ -320,3 +321,19 @@ def test_recorded_months_give_the_same_report(history, clock):
         with pytest.raises(ValueError):
             record_month(db.session, date(2026, 5, 1), now=clock.now)
         db.session.rollback()
+
+
+def test_flask_report_generate_writes_the_workbook(history, app, tmp_path):
+    out = tmp_path / "bao-cao.xlsx"
+    result = app.test_cli_runner().invoke(args=["report", "generate", "--period", "2026-04", "--unit", LANG_SON,
+                                                "--out", str(out), "--archive"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-1] == (f"period=2026-04 unit={LANG_SON} communes={len(report('2026-04').rows)} receiving=6 "
+                         f"paid_by_account=4 share=66.7 out={out}")
+    assert lines[-2].startswith("archived as report ")
+    book = load_workbook(out)
+    assert any("Tháng 04/2026" in str(c.value) for row in book.active.iter_rows(max_row=8) for c in row if c.value)
+    refused = app.test_cli_runner().invoke(args=["report", "generate", "--period", "2026-13", "--unit", LANG_SON,
+                                                 "--out", str(out)])
+    assert refused.exit_code == 2 and "Kỳ báo cáo không hợp lệ" in refused.output

@@ -43,8 +43,13 @@ def generate(period, unit, out, language, archive):
     if archive:
         from cases.reports.archive import archive_report
         with write_intent():
-            archive_report(db.session, report, workbook, None)
+            try:
+                archived = archive_report(db.session, report, workbook, None)
+            except DomainError as refusal:
+                click.echo(f"error: {refusal.message}", err=True)
+                sys.exit(2)
             db.session.commit()
+        click.echo(f"archived as report {archived.id}, sha256 {archived.sha256}")
     together = report.total.together
     click.echo(f"period={report.period} unit={report.unit_code} communes={len(report.rows)} "
                f"receiving={together.receiving} paid_by_account={together.paid_by_account} "
