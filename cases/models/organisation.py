@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint, false as sql_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases.models.types import enum_column
@@ -77,5 +77,20 @@ class PaymentProvider(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[ProviderKind] = mapped_column(enum_column(ProviderKind, "provider_kind"))
     active: Mapped[bool] = mapped_column(default=True)
+    # Issue 18: whom it pays. "all", "btxh" or "ncc" (TP Lạng Sơn: BIDV for NCC, Sacombank and
+    # Vietinbank for BTXH); a post office that pays in cash; the communes it serves (none listed:
+    # every commune of the province); the column headings of its files where they differ from ours
+    # (JSON {our column key: its heading}).
+    policy_groups: Mapped[str] = mapped_column(String(4), default="all", server_default="all")
+    pays_in_cash: Mapped[bool] = mapped_column(default=False, server_default=sql_false())
+    file_layout: Mapped[str | None] = mapped_column(Text)
 
     province: Mapped[Province] = relationship()
+    communes: Mapped[list[Commune]] = relationship(secondary="provider_communes", order_by="Commune.code")
+
+
+provider_communes = Table(
+    "provider_communes", db.metadata,
+    Column("provider_id", ForeignKey("payment_providers.id"), primary_key=True),
+    Column("commune_id", ForeignKey("communes.id"), primary_key=True),
+)
