@@ -63,7 +63,8 @@ def ensure_provider(session: Session, province: Province, short_name: str, name:
     provider = session.scalar(select(PaymentProvider).where(
         PaymentProvider.province_id == province.id, PaymentProvider.short_name == short_name))
     if provider is None:
-        provider = PaymentProvider(province=province, short_name=short_name, name=name, kind=kind)
+        provider = PaymentProvider(province=province, short_name=short_name, name=name, kind=kind,
+                                   pays_in_cash=kind is ProviderKind.POST_OFFICE)
         session.add(provider)
         session.flush()
         forget_provider_choices()

@@ -8,6 +8,7 @@ with its SHA-256, and a later change to a case goes into next month's list.
 from __future__ import annotations
 
 import enum
+import json
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, text
@@ -51,6 +52,10 @@ class PaymentList(db.Model):
     signed_at: Mapped[datetime | None]
     workbook: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     sha256: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def totals_dict(self) -> dict[str, dict[str, int]]:
+        return json.loads(self.totals or "{}")
 
 
 class LineChange(str, enum.Enum):
