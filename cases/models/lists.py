@@ -17,6 +17,7 @@ from extensions import db
 class ListKind(str, enum.Enum):
     BENEFICIARIES = "beneficiaries"      # a commune's own list of beneficiaries → cases
     POLICE_RESULTS = "police_results"    # the police's answers on the identities sent to them
+    PAYMENT_RETURN = "payment_return"    # a provider's paid / unpaid file for one signed payment list
 
 
 class ListJobState(str, enum.Enum):
@@ -74,4 +75,6 @@ class ListJob(db.Model):
     heartbeat_at: Mapped[datetime | None]                       # the worker's last commit
     finished_at: Mapped[datetime | None]
     worker: Mapped[str | None] = mapped_column(String(80))      # who works it (host:pid), for a stale claim
+    # A provider's return is checked against one signed payment list (issue 18).
+    payment_list_id: Mapped[int | None] = mapped_column(ForeignKey("payment_lists.id"))
 

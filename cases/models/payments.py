@@ -67,6 +67,11 @@ class LineChange(str, enum.Enum):
     REMOVED = "removed"                # on the previous list, not on this one: `reason` says why
 
 
+class LineOutcome(str, enum.Enum):
+    PAID = "paid"
+    UNPAID = "unpaid"
+
+
 class PaymentLine(db.Model):
     """One person on a list: who, how much, into which account (or in cash) — or, for a REMOVED
     line, who was on last month's list and why they are not on this one (amount 0)."""
@@ -92,3 +97,30 @@ class PaymentLine(db.Model):
     amount: Mapped[int] = mapped_column(BigInteger)           # monthly + arrears; 0 on a REMOVED line
     change: Mapped[LineChange] = mapped_column(enum_column(LineChange, "payment_line_change"))
     reason: Mapped[str | None] = mapped_column(String(200))   # why new / removed / changed (a code, labelled on screen)
+    # What the provider's return said of this line (item 3): the case's outcome for the month.
+    outcome: Mapped[LineOutcome | None] = mapped_column(enum_column(LineOutcome, "payment_line_outcome"))
+    outcome_reason: Mapped[str | None] = mapped_column(String(200))       # why unpaid, as the provider wrote it
+    outcome_reference: Mapped[str | None] = mapped_column(String(60))     # the provider's reference
+    outcome_at: Mapped[datetime | None]
+    outcome_job_id: Mapped[int | None] = mapped_column(ForeignKey("list_jobs.id"))
+
+
+class ReturnException(db.Model):
+    """A row of a provider's return that matches no line of the list: waits to be resolved by hand."""
+
+    __tablename__ = "payment_return_exceptions"
+    __table_args__ = (Index("ix_payment_return_exceptions_list", "list_id", "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("payment_lists.id"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("list_jobs.id"))
+    row: Mapped[int]                                       # the row number as the spreadsheet shows it
+    full_name: Mapped[str | None] = mapped_column(String(120))
+    national_id: Mapped[str | None] = mapped_column(String(12))
+    account_number: Mapped[str | None] = mapped_column(String(30))
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    problem: Mapped[str] = mapped_column(String(300))      # why it matched nothing, in Vietnamese
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolution: Mapped[str | None] = mapped_column(String(300))

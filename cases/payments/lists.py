@@ -46,7 +46,9 @@ from workflow.table import RECEIVING
 
 _ACCOUNT_STATES = (S.ACCOUNT_OPENING, S.PAID_BY_ACCOUNT)
 _LINES = PaymentLine.__table__
-_LINE_COLUMNS = tuple(c.name for c in _LINES.columns)
+_LINE_COLUMNS = ("id", "list_id", "case_id", "commune_id", "policy_group", "full_name", "national_id", "in_cash",
+                 "account_holder_name", "account_number", "monthly_amount", "arrears_amount", "amount", "change",
+                 "reason")     # what a draft writes; the return fills in the outcome
 _CASE_COLUMNS = (Case.id, Case.status, Case.suspended_from, Case.commune_id, Case.policy_group, Case.full_name,
                  Case.national_id, Case.category_code, Case.monthly_amount, Case.benefit_start_month,
                  Case.payment_method, Case.provider_id, Case.account_holder_name, Case.account_number)
@@ -344,7 +346,8 @@ def may_sign(user: User, plist: PaymentList) -> bool:
     return user.is_active and user.role is Role.SUPERVISOR and user.province_id == plist.province_id
 
 
-def sign_list(session: Session, actor: Actor, user: User, list_id: int, workbook: bytes) -> PaymentList:
+def sign_list(session: Session, actor: Actor, user: User, list_id: int, workbook: bytes,
+              now: datetime | None = None) -> PaymentList:
     """Sign off a draft: from now on it is frozen — its lines are final, `workbook` (built from
     them) is stored with its SHA-256, and it may be downloaded. Audited.
 
@@ -357,7 +360,7 @@ def sign_list(session: Session, actor: Actor, user: User, list_id: int, workbook
         raise DomainError(_("Không có danh sách chi trả này."))
     if not may_sign(user, plist):
         raise NotPermitted(_("Chỉ lãnh đạo cấp tỉnh được ký duyệt danh sách chi trả."))
-    now = utcnow()
+    now = now or utcnow()
     with unique_or(_("Danh sách chi trả tháng này của tổ chức chi trả đã được ký duyệt.")):
         signed = session.execute(
             update(PaymentList).where(PaymentList.id == list_id, PaymentList.state == PaymentListState.DRAFT)

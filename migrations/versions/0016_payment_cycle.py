@@ -65,13 +65,39 @@ def upgrade():
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("change", sa.String(15), nullable=False),
         sa.Column("reason", sa.String(200), nullable=True),
+        sa.Column("outcome", sa.String(6), nullable=True),
+        sa.Column("outcome_reason", sa.String(200), nullable=True),
+        sa.Column("outcome_reference", sa.String(60), nullable=True),
+        sa.Column("outcome_at", sa.DateTime(), nullable=True),
+        sa.Column("outcome_job_id", sa.Integer(), sa.ForeignKey("list_jobs.id"), nullable=True),
     )
     op.create_index("uq_payment_lines_list_case", "payment_lines", ["list_id", "case_id"], unique=True)
     op.create_index("ix_payment_lines_case", "payment_lines", ["case_id", "list_id"])
+    op.create_table(
+        "payment_return_exceptions",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("list_id", sa.Integer(), sa.ForeignKey("payment_lists.id"), nullable=False),
+        sa.Column("job_id", sa.Integer(), sa.ForeignKey("list_jobs.id"), nullable=False),
+        sa.Column("row", sa.Integer(), nullable=False),
+        sa.Column("full_name", sa.String(120), nullable=True),
+        sa.Column("national_id", sa.String(12), nullable=True),
+        sa.Column("account_number", sa.String(30), nullable=True),
+        sa.Column("amount", sa.BigInteger(), nullable=True),
+        sa.Column("outcome", sa.String(20), nullable=True),
+        sa.Column("problem", sa.String(300), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(), nullable=True),
+        sa.Column("resolved_by_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=True),
+        sa.Column("resolution", sa.String(300), nullable=True),
+    )
+    op.create_index("ix_payment_return_exceptions_list", "payment_return_exceptions", ["list_id", "resolved_at"])
+    with op.batch_alter_table("list_jobs") as batch:
+        batch.add_column(sa.Column("payment_list_id", sa.Integer(), sa.ForeignKey("payment_lists.id"), nullable=True))
 
 
 def downgrade():
-    for table in ("payment_lines", "payment_lists", "provider_communes"):
+    with op.batch_alter_table("list_jobs") as batch:
+        batch.drop_column("payment_list_id")
+    for table in ("payment_return_exceptions", "payment_lines", "payment_lists", "provider_communes"):
         op.drop_table(table)
     with op.batch_alter_table("payment_providers") as batch:
         batch.drop_column("file_layout")
