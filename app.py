@@ -70,7 +70,9 @@ def register_input_rules(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from views import (audit, auth, calendar, cases, jobs, lists, mail, preferences, proposals,  # noqa: F401
-                       queues, report_settings, reports, reveal, users, workflow)     # queues adds to cases.bp
+                       payment_returns, payments,
+                       providers, queues, report_settings, reports, reveal, users,
+                       workflow)     # queues adds to cases.bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -86,6 +88,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(preferences.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(report_settings.bp)
+    app.register_blueprint(providers.bp)
+    app.register_blueprint(payments.bp)
+    app.register_blueprint(payment_returns.bp)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""`flask bench run | pages | inbox | writes | sweep | lists | report`: the measuring half of the benchmark commands."""
+"""`flask bench run | pages | inbox | writes | sweep | lists | report | payments`: the measuring half of the benchmark commands."""
 from __future__ import annotations
 
 import json
@@ -68,6 +68,18 @@ def add_commands(group: click.Group) -> None:
         (issue 17); prints one JSON line."""
         from bench.reports import measure_report
         click.echo(json.dumps(measure_report(info.load_app(), unit, key)))
+
+    @group.command("payments", with_appcontext=False)
+    @click.option("--rows", default=100_000, show_default=True)
+    @pass_script_info
+    def bench_payments(info: ScriptInfo, rows):
+        """A provider's list of ROWS lines written as its workbook (beside openpyxl writing the same
+        rows bare), and a return of ROWS rows reconciled (issue 18), on a database without cases;
+        prints one JSON line."""
+        from bench.payments import measure_payment_workbook
+        from bench.returns import measure_return
+        app = info.load_app()
+        click.echo(json.dumps(measure_payment_workbook(app, rows) | measure_return(app, rows)))
 
     @group.command("writes", with_appcontext=False)
     @click.option("--transitions", default=2000, show_default=True)

@@ -44,6 +44,7 @@ def run(instance: Path, cases: int, databases: list[str], out: Path, say=print, 
         figures.update(_json_of(_flask(env, "bench", "report", "--unit", "VN", "--key", "country")))
         figures.update(_verify(env))
         figures.update(_lists(instance, name, url, list_rows))
+        figures.update(_payments(instance, name, url, list_rows))
         figures.update(_province_report(instance, name, url, province_cases, say))
         results[name] = figures
         say(json.dumps(figures))
@@ -107,6 +108,18 @@ def _lists(instance: Path, name: str, url: str, rows: int) -> dict:
     _flask(env, "db", "upgrade")
     _flask(env, "org", "load")
     return _json_of(_flask(env, "bench", "lists", "--rows", str(rows)))
+
+
+def _payments(instance: Path, name: str, url: str, rows: int) -> dict:
+    """`flask bench payments` on a scratch database of its own: the return it reconciles moves
+    `rows` cases of its own making."""
+    scratch = f"sqlite:///{instance / 'bench-payments.db'}" if name == "sqlite" else f"{url}_payments"
+    env = _environment(scratch, anchor=instance / f"bench-{name}-payments-anchor.log")
+    _drop_database(scratch)
+    Path(env["AUDIT_ANCHOR_PATH"]).unlink(missing_ok=True)
+    _flask(env, "db", "upgrade")
+    _flask(env, "org", "load")
+    return _json_of(_flask(env, "bench", "payments", "--rows", str(rows)))
 
 
 PROVINCE = "20"    # Lạng Sơn: 65 communes

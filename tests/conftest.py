@@ -18,15 +18,18 @@ import pytest
 from flask import current_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, select, text, update
 
 from app import create_app
 from cases.audit import Actor
 from cases.models import (ArchivedReport, PaymentLine, PaymentList, ReturnException, CaseStay, ReportMonthCount, RecordedMonth, ReportBands, ReportTarget, AuditCheck, AuditHead, AuditRecord, Case, CaseCount, DenialWindow, Escalation, ListJob, LoginThrottle, PolicyGroup,
-                          OutboxMessage, Proposal, ProviderKind, Sex, User, WorkingDaySwap, user_communes)
+                          OutboxMessage, PaymentProvider, Proposal, ProviderKind, Sex, User, WorkingDaySwap,
+                          user_communes)
+from cases.models.organisation import provider_communes
 from cases.models.audit import GENESIS_HASH
 from cases.models.scheduling import JobRun, SchedulerLease
-from cases.organisation import commune_by_code, ensure_provider, ensure_villages, load_admin_units, province_by_code
+from cases.organisation import (commune_by_code, ensure_provider, ensure_villages, forget_provider_choices,
+                                load_admin_units, province_by_code)
 from cases.registration import register_case
 from cases.roles import Role
 from cases.users import create_user
@@ -71,6 +74,8 @@ def app(database_url, tmp_path_factory):
             ensure_provider(db.session, province_by_code(db.session, OTHER_PROVINCE), "BIDV-HN",
                             "BIDV Hà Nội", ProviderKind.BANK)
             db.session.commit()
+            app.extensions["ansinh_seeded_providers"] = [
+                dict(row._mapping) for row in db.session.execute(select(PaymentProvider.__table__))]
     yield app
     with app.app_context():
         db.session.remove()
@@ -113,7 +118,19 @@ def clean_tables() -> None:
                       JobRun.__table__, SchedulerLease.__table__):
             db.session.execute(delete(table))
         db.session.execute(update(AuditHead).values(last_seq=0, last_hash=GENESIS_HASH))
+        restore_seeded_providers(current_app.extensions["ansinh_seeded_providers"])
         db.session.commit()
+    forget_provider_choices()
+
+
+def restore_seeded_providers(seeded: list[dict]) -> None:
+    """The providers seeded for the session, as they were: a test may change them (the provider
+    pages; the odd-input walk posts every form, Lạng Sơn's provider pages among them). Providers a
+    test adds are its own to delete."""
+    table, ids = PaymentProvider.__table__, [row["id"] for row in seeded]
+    db.session.execute(delete(provider_communes).where(provider_communes.c.provider_id.in_(ids)))
+    for row in seeded:
+        db.session.execute(update(table).where(table.c.id == row["id"]).values(**row))
 
 
 def bypass_audit_trigger() -> None:

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from cases.actions import start_transition
-from cases.models import Case, Proposal, User
+from cases.models import Case, PaymentProvider, Proposal, User
 from cases.organisation import commune_by_code
 from cases.roles import Role
 from extensions import db, write_intent
@@ -80,9 +80,19 @@ MATRIX = {
     "reports.archived": OBJECT,
     "reports.archived_workbook": OBJECT,
     "reports.sign": OBJECT,
+    "payments.index": LISTING,         # the user's own province only
+    "payments.draft": LISTING,         # POST: a provider looked up in the user's province
+    "payments.show": OBJECT,
+    "payments.sign": OBJECT,
+    "payments.workbook": OBJECT,
+    "payment_returns.index": OBJECT,    # POST: a provider's return for a list of the user's province
+    "payment_returns.resolve": OBJECT,
     "report_settings.index": LISTING,   # ?province=: the admin's own province only
     "report_settings.bands": LISTING,
     "report_settings.remove": OBJECT,
+    "providers.index": LISTING,         # ?province=: the admin's own province only
+    "providers.new": LISTING,
+    "providers.edit": OBJECT,
 }
 
 SECRET_NAME, SECRET_USER_NAME = "Lục Thị Bí Mật", "Vi Văn Riêng Tư"
@@ -121,7 +131,20 @@ def foreign(make_user, make_case):
             "commune": commune_by_code(db.session, BINH_GIA).id, "message": message,
             "job": list_job(owner, commune_by_code(db.session, BINH_GIA)),
             "report": archived_report(commune_by_code(db.session, BINH_GIA)),
-            "target": report_target(commune_by_code(db.session, BINH_GIA))}
+            "target": report_target(commune_by_code(db.session, BINH_GIA)),
+            "provider": db.session.scalar(select(PaymentProvider.id).where(PaymentProvider.short_name == "AGRIBANK-LS")),
+            "list": payment_list()}
+
+
+def payment_list() -> int:
+    """Lạng Sơn's Agribank list for January, drafted: it names the secret person and her account."""
+    from datetime import date
+    from cases.payments.lists import draft_list
+    with write_intent():
+        bank = db.session.scalars(select(PaymentProvider).where(PaymentProvider.short_name == "AGRIBANK-LS")).one()
+        plist = draft_list(db.session, SYSTEM, None, bank, date(2027, 1, 1))
+        db.session.commit()
+        return plist.id
 
 
 def report_target(commune) -> int:
@@ -203,7 +226,9 @@ def urls_for(app, rule, ids: dict) -> list[str]:
     values = {"case_id": [ids["case"]], "proposal_id": [ids["proposal"]], "user_id": [ids["user"]],
               "trigger": list(TRANSITIONS), "decision": ["approve", "reject"], "action": ["disable", "enable"],
               "swap_id": [1], "message_id": [ids.get("message", 1)], "job_id": [ids.get("job", 1)],
-              "report_id": [ids.get("report", 1)], "target_id": [ids.get("target", 1)]}
+              "report_id": [ids.get("report", 1)], "target_id": [ids.get("target", 1)],
+              "provider_id": [ids.get("provider", 1)], "list_id": [ids.get("list", 1)],
+              "exception_id": [ids.get("exception", 1)]}
     unknown = set(rule.arguments) - set(values)
     assert not unknown, f"{rule.endpoint}: teach the matrix the argument(s) {unknown}"
     combos = [{}]

@@ -49,6 +49,7 @@ def test_bench_smoke_writes_every_figure(tmp_path):
             drop_database(pg_url)
             drop_database(f"{pg_url}_lists")
             drop_database(f"{pg_url}_province")
+            drop_database(f"{pg_url}_payments")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     figures = json.loads(out.read_text())
     assert sorted(figures) == sorted(databases)

@@ -71,17 +71,21 @@ class LostClaim(Exception):
 # --- The web side: upload, confirm, cancel, read ------------------------------------------------
 
 def enqueue(session: Session, actor: Actor, user: User, kind: ListKind, commune_id: int | None, filename: str,
-            data: bytes, now: datetime) -> ListJob:
+            data: bytes, now: datetime, payment_list_id: int | None = None) -> ListJob:
     """Store an uploaded list as a job waiting for its preview; flushed, audited.
 
     :raise NotPermitted: the user may not write cases.
-    :raise DomainError: no file, a kind without that scope, a commune outside the user's scope, or
-        a file `cases.sheets.safety.check_file` refuses (its message).
+    :raise DomainError: no file, a kind without that scope, a commune outside the user's scope, a
+        provider's return without its payment list (or a list for another kind), or a file
+        `cases.sheets.safety.check_file` refuses (its message).
     """
     if not may_register(user):
         raise NotPermitted(_("Tài khoản của bạn chỉ được xem, không được nhập danh sách."))
     if not isinstance(kind, ListKind) or kind not in all_kinds():
         raise DomainError(_("Hãy chọn loại danh sách."), "kind")
+    if (kind is ListKind.PAYMENT_RETURN) != (payment_list_id is not None):
+        raise DomainError(_("Tệp trả về của tổ chức chi trả được tải lên từ trang danh sách chi trả đã ký duyệt."),
+                          "kind")
     province_id, commune = _unit(session, user, kind, commune_id)
     if not data:
         raise DomainError(_("Hãy chọn tệp danh sách cần tải lên."), "file")
@@ -89,7 +93,8 @@ def enqueue(session: Session, actor: Actor, user: User, kind: ListKind, commune_
     check_file(data, filename)
     job = ListJob(kind=kind, state=St.QUEUED_PREVIEW, owner_id=user.id, province_id=province_id,
                   commune_id=commune.id if commune else None, filename=_plain_name(filename), size_bytes=len(data),
-                  content_sha256=hashlib.sha256(data).hexdigest(), content=data, rows_done=0, created_at=now)
+                  content_sha256=hashlib.sha256(data).hexdigest(), content=data, rows_done=0, created_at=now,
+                  payment_list_id=payment_list_id)
     session.add(job)
     session.flush()
     audit.record(session, actor, "list_job.upload", detail={
@@ -302,7 +307,8 @@ def _scope(session: Session, job: ListJob) -> Scope:
     if not owner.is_active or not may_register(owner):
         raise DomainError(_("Tài khoản của người tải lên không còn quyền nhập danh sách; danh sách không được xử lý."))
     actor = actor_of(owner, None, f"list-job-{job.id}")
-    return Scope(user=owner, actor=actor, province_id=job.province_id, commune_id=job.commune_id, today=local_today())
+    return Scope(user=owner, actor=actor, province_id=job.province_id, commune_id=job.commune_id, today=local_today(),
+                 payment_list_id=job.payment_list_id)
 
 
 @contextmanager

@@ -27,6 +27,7 @@ class Scope:
     province_id: int
     commune_id: int | None       # None: a province-wide list (police results of a province)
     today: date
+    payment_list_id: int | None = None   # a provider's return: the signed payment list it answers
 
 
 @dataclass(frozen=True)
@@ -71,5 +72,6 @@ def kinds() -> dict[ListKind, Kind]:
     """Every kind, by its ListKind (imported here, late: each kind imports the models)."""
     from cases.lists.beneficiaries import BENEFICIARY_LIST
     from cases.lists.police import POLICE_RESULTS
+    from cases.payments.returns import PAYMENT_RETURN
 
-    return {kind.kind: kind for kind in (BENEFICIARY_LIST, POLICE_RESULTS)}
+    return {kind.kind: kind for kind in (BENEFICIARY_LIST, POLICE_RESULTS, PAYMENT_RETURN)}

@@ -48,7 +48,10 @@ FIELD_LABELS = {
     "holder": _l("Chủ tài khoản"), "holder_name": _l("Họ tên chủ tài khoản"),
     "holder_national_id": _l("Số CCCD chủ tài khoản"), "reason": _l("Lý do"), "proxy_name": _l("Người nhận thay"),
     "opened_on": _l("Ngày mở tài khoản"), "month_paid": _l("Tháng chi trả"),
-    "reference": _l("Mã tham chiếu của tổ chức chi trả"), "reason_code": _l("Căn cứ pháp lý"),
+    "reference": _l("Mã tham chiếu của tổ chức chi trả"),
+    # A provider's return file (issue 18), as the lists' preview names its columns.
+    "outcome": _l("Kết quả chi trả"), "amount": _l("Số tiền"), "case_number": _l("Mã hồ sơ"),
+    "commune": _l("Xã/phường"), "change": _l("Thay đổi so với tháng trước"), "arrears_amount": _l("Truy lĩnh"), "reason_code": _l("Căn cứ pháp lý"),
     "effective_month": _l("Áp dụng từ tháng"), "decision_number": _l("Số quyết định"),
     "arrears_months": _l("Số tháng truy lĩnh"), "event_date": _l("Ngày phát sinh sự việc"),
     "finding": _l("Sai sót phát hiện"), "note": _l("Ghi chú"),
@@ -144,6 +147,12 @@ ACTION_LABELS = {
     "report_target.set": _l("Đặt chỉ tiêu chi trả qua tài khoản"),
     "report_target.remove": _l("Xoá chỉ tiêu chi trả qua tài khoản"),
     "report_bands.set": _l("Đặt ngưỡng xếp loại kết quả"),
+    "payment_list.draft": _l("Lập danh sách chi trả"),
+    "payment_list.sign": _l("Ký duyệt danh sách chi trả"),
+    "payment_list.download": _l("Tải danh sách chi trả"),
+    "payment_return.resolve": _l("Xử lý dòng kết quả chi trả không khớp"),
+    "provider.create": _l("Thêm tổ chức chi trả"),
+    "provider.update": _l("Sửa tổ chức chi trả"),
 }
 
 

@@ -1,0 +1,526 @@
+"""The provider's return (issue 18, item 3): its paid / unpaid file for one signed payment list,
+imported as a list kind (cases.lists.kinds) through the list jobs — previewed, then applied a
+chunk per commit.
+
+Before anything else, in the preview and again in the import, the file's control totals are
+checked against the signed list's paid lines (amount > 0): its number of rows and sum, per policy
+group when the file says the group, and overall; its own totals row, when it has one; and each
+row's amount against its line. Any mismatch refuses the whole file, saying where.
+
+Each row is matched to its line by case number, else by ID number and account number. A paid row
+stores the outcome on the line, and a case in `account_opening` moves to `paid_by_account`
+(`confirm_account_payment`); an unpaid row stores it, and a case in `paid_by_account` moves back
+(`report_payment_failure`, the provider's reason mapped to the form's choices). Cash lines take the
+outcome only. A line with an outcome already recorded keeps it (the row counts as "already"), so
+importing a return again changes nothing. A row that matches no line waits, as a ReturnException,
+to be resolved by hand.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from babel.numbers import format_decimal
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from cases import audit
+from cases.bulk_transitions import fire_many
+from cases.changes import utcnow
+from cases.errors import DomainError, NotPermitted
+from cases.lists.kinds import Checkpoint, Preview, Progress, Rejected, Scope
+from cases.models import Case, LineOutcome, PaymentLine, PaymentList, PaymentListState, ReturnException, User
+from cases.models.lists import ListJob, ListJobState, ListKind
+from cases.roles import Role
+from cases.search import case_number
+from cases.sheets.header import fold_header, is_end_row
+from cases.sheets.reader import _open, _rows, _sheet, read_table
+from cases.sheets.values import BadValue, as_amount, as_national_id, as_text
+from cases.sheets.writer import rejected_workbook
+from workflow.states import CaseState as S
+
+CONFIRMED, PAID, FAILED, UNPAID, ALREADY, UNMATCHED, REJECTED = (
+    "confirmed", "paid", "failed", "unpaid", "already", "unmatched", "rejected")
+REQUIRED = frozenset({"amount", "outcome"})
+CHUNK = 2_000                 # rows per commit of the import
+_IN = 900                     # values per IN (...) list
+_ATTEMPTS = 3
+SHOWN_PROBLEMS = 5            # mismatches named in a refusal
+SHOWN_NUMBERS = 10            # case numbers named in a count mismatch
+NOTE_MAX = 190                # payment_failure_reason is 200: "other: " + the provider's words
+_LINES = PaymentLine.__table__
+_GROUPS = ("btxh", "ncc")
+
+# Folded words (cases.sheets.header.fold_header). An unpaid word is looked for first:
+# "không thành công" holds "thành công", "chưa chi trả" holds "chi trả".
+_UNPAID_WORDS = ("chua", "khong", "that bai", "unpaid", "not paid", "fail", "failed", "loi", "tu choi", "tra lai",
+                 "rejected", "error")
+_PAID_WORDS = ("da chi tra", "da chi", "da tra", "thanh cong", "paid", "success", "successful", "ok",
+               "hoan thanh", "completed", "done")
+# The failure form's choices (forms/transitions.PaymentFailureForm), by the words a bank uses.
+_REASONS = (
+    ("account_closed", ("tai khoan da dong", "tk da dong", "dong tai khoan", "tai khoan dong", "da dong tai khoan",
+                        "tai khoan bi dong", "closed")),
+    ("wrong_number", ("sai so tai khoan", "sai stk", "sai so tk", "sai tai khoan", "tai khoan khong ton tai",
+                      "so tai khoan khong ton tai", "khong ton tai", "wrong account", "invalid account",
+                      "so tai khoan khong dung", "stk khong dung")),
+    ("name_mismatch", ("ten khong khop", "sai ten", "khong khop ten", "ten khong dung", "ten chu tai khoan",
+                       "name mismatch", "lech ten")),
+)
+
+
+# --- reading the rows -------------------------------------------------------------------------
+
+@dataclass
+class _Row:
+    number: int
+    source: object                       # the SheetRow, for the rejected-rows workbook
+    name: str | None
+    case_number: int | None = None
+    national_id: str | None = None
+    account: str | None = None
+    amount: int | None = None
+    group: str | None = None
+    paid: bool | None = None
+    reason: str | None = None
+    reference: str | None = None
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Verdict:
+    row: _Row
+    outcome: str                         # PAID / UNPAID before the case's state is known; then the final key
+    line: object | None = None           # the line's row (id, case_id, ...) as read
+    refusals: list[str] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> list[str]:
+        return self.row.reasons + self.refusals
+
+
+def _text(raw, limit: int) -> str | None:
+    try:
+        text = as_text(raw)
+    except BadValue:
+        text = str(raw)
+    text = " ".join(text.split()) if text else ""
+    return text[:limit] or None
+
+
+def _read(sheet_row) -> _Row:
+    values = sheet_row.values
+    row = _Row(sheet_row.number, sheet_row, _text(values.get("full_name"), 120))
+    number = _text(values.get("case_number"), 20)
+    if number:
+        row.case_number = case_number(number)
+        if row.case_number is None:
+            row.reasons.append(_("Mã hồ sơ «%(value)s» không đúng.", value=number))
+    try:
+        row.national_id = as_national_id(values.get("national_id"))
+        if row.national_id is not None and len(row.national_id) != 12:
+            row.reasons.append(_("Số CCCD «%(value)s» phải có 12 chữ số.", value=row.national_id[:20]))
+    except BadValue as bad:
+        row.reasons.append(bad.message)
+    if row.case_number is None and row.national_id is None and not row.reasons:
+        row.reasons.append(_("Thiếu cả mã hồ sơ lẫn số CCCD: không biết dòng này của ai."))
+    account = _text(values.get("account_number"), 30)
+    row.account = account.replace(" ", "").replace("'", "") if account else None
+    try:
+        row.amount = as_amount(values.get("amount"))
+        if row.amount is None:
+            row.reasons.append(_("Thiếu số tiền."))
+    except BadValue as bad:
+        row.reasons.append(bad.message)
+    row.group = _group(values.get("policy_group"))
+    if values.get("policy_group") not in (None, "") and row.group is None:
+        row.reasons.append(_("Nhóm «%(value)s» không rõ: hãy ghi «BTXH» hoặc «NCC».",
+                             value=_text(values.get("policy_group"), 40)))
+    row.paid = _said(_text(values.get("outcome"), 60) or "")
+    if row.paid is None:
+        shown = _text(values.get("outcome"), 40)
+        row.reasons.append(_("Kết quả «%(value)s» không rõ: hãy ghi «Đã chi trả» hoặc «Chưa chi trả».", value=shown)
+                           if shown else _("Thiếu kết quả chi trả (Đã chi trả / Chưa chi trả)."))
+    row.reason = _text(values.get("reason"), 200)
+    row.reference = _text(values.get("reference"), 60)
+    return row
+
+
+@lru_cache(maxsize=256)
+def _said(raw: str) -> bool | None:
+    """True (paid), False (unpaid) or None (unreadable). A file repeats a few words: each is read once."""
+    padded = f" {fold_header(raw)} "
+    if not padded.strip():
+        return None
+    if any(f" {words} " in padded for words in _UNPAID_WORDS):
+        return False
+    if any(f" {words} " in padded for words in _PAID_WORDS):
+        return True
+    return None
+
+
+def _group(raw) -> str | None:
+    folded = fold_header(raw) if isinstance(raw, str) else ""
+    if folded in ("btxh", "bao tro xa hoi") or folded.startswith("bao tro"):
+        return "btxh"
+    if folded in ("ncc", "nguoi co cong") or folded.startswith("nguoi co cong"):
+        return "ncc"
+    return None
+
+
+def failure_reason(words: str | None) -> tuple[str, str | None]:
+    """The failure form's choice for the provider's words, and the note: the words themselves when
+    no choice matches ("other")."""
+    if not words:
+        return "other", None
+    padded = f" {fold_header(words)} "
+    for code, phrases in _REASONS:
+        if any(f" {phrase} " in padded for phrase in phrases):
+            return code, None
+    return "other", words[:NOTE_MAX]
+
+
+# --- the list and its lines -------------------------------------------------------------------
+
+_LINE_FIELDS = (PaymentLine.id, PaymentLine.case_id, PaymentLine.national_id, PaymentLine.account_number,
+                PaymentLine.amount, PaymentLine.policy_group, PaymentLine.in_cash, PaymentLine.outcome)
+
+
+def _digits(account: str | None) -> str | None:
+    """An account number as compared: a number cell lost its leading zeros."""
+    return account.lstrip("0") if account else None
+
+
+@dataclass
+class _Lines:
+    by_case: dict[int, object]
+    by_id: dict[str, list]
+
+    @classmethod
+    def of(cls, session: Session, list_id: int) -> _Lines:
+        by_case, by_id = {}, defaultdict(list)
+        for line in session.execute(select(*_LINE_FIELDS).where(PaymentLine.list_id == list_id,
+                                                                PaymentLine.amount > 0)):
+            by_case[line.case_id] = line
+            if line.national_id:
+                by_id[line.national_id].append(line)
+        return cls(by_case, by_id)
+
+    def match(self, row: _Row):
+        """(the line, or None with why)."""
+        if row.case_number is not None:
+            line = self.by_case.get(row.case_number)
+            if line is None:
+                return None, _("Mã hồ sơ %(number)s không có trong danh sách đã ký.", number=row.case_number)
+            if row.national_id and line.national_id and row.national_id != line.national_id:
+                return None, _("Mã hồ sơ %(number)s và số CCCD trên dòng không cùng một người trong danh sách.",
+                               number=row.case_number)
+            return line, None
+        for line in self.by_id.get(row.national_id, ()):
+            if line.in_cash or _digits(line.account_number) == _digits(row.account):
+                return line, None
+        if self.by_id.get(row.national_id):
+            return None, _("Số CCCD có trong danh sách nhưng số tài khoản «%(account)s» không khớp.",
+                           account=row.account or "—")
+        return None, _("Không có dòng nào mang số CCCD này trong danh sách đã ký.")
+
+
+def may_import(user: User, plist: PaymentList) -> bool:
+    """An officer or supervisor of the list's province."""
+    return (user.is_active and user.role in (Role.OFFICER, Role.SUPERVISOR)
+            and user.province_id is not None and user.province_id == plist.province_id)
+
+
+def signed_list_for(session: Session, user: User, list_id: int | None) -> PaymentList:
+    """:raise DomainError: no such list, or a draft. :raise NotPermitted: not the user's to import."""
+    plist = session.get(PaymentList, list_id) if list_id is not None else None
+    if plist is None:
+        raise DomainError(_("Tệp trả về phải được tải lên từ trang của một danh sách chi trả đã ký duyệt."))
+    if not may_import(user, plist):
+        raise NotPermitted(_("Chỉ cán bộ và lãnh đạo cấp tỉnh của danh sách được nhập tệp trả về."))
+    if plist.state is not PaymentListState.SIGNED:
+        raise DomainError(_("Danh sách chi trả chưa được ký duyệt: chưa nhận tệp trả về cho danh sách này."))
+    return plist
+
+
+# --- control totals ---------------------------------------------------------------------------
+
+def _money(amount: int) -> str:
+    return f"{format_decimal(amount, locale=get_locale() or 'vi')} đ"
+
+
+@dataclass
+class _Plan:
+    table: object
+    verdicts: list[Verdict]
+
+
+def _check_totals(plist: PaymentList, lines: _Lines, rows: list[_Row], verdicts: list[Verdict],
+                  file_total: int | None) -> None:
+    """:raise DomainError: the file's totals differ from the signed list's, or from its own totals
+    row, or a row's amount from its line's; the message says where."""
+    problems = []
+    total = sum(r.amount or 0 for r in rows)
+    if file_total is not None and file_total != total:
+        problems.append(_("Dòng tổng cộng của tệp ghi %(written)s, cộng các dòng được %(added)s (chênh %(gap)s)",
+                          written=_money(file_total), added=_money(total), gap=_money(abs(file_total - total))))
+    signed = plist.totals_dict
+    wanted = signed.get("all", {"count": plist.line_count, "amount": plist.total_amount})
+    if len(rows) != wanted["count"]:
+        matched = {v.line.case_id for v in verdicts if v.line is not None}
+        missing = sorted(case_id for case_id in lines.by_case if case_id not in matched)
+        problem = _("Tệp có %(rows)s dòng, danh sách đã ký có %(lines)s dòng", rows=len(rows), lines=wanted["count"])
+        if missing:
+            shown = ", ".join(str(n) for n in missing[:SHOWN_NUMBERS]) + ("…" if len(missing) > SHOWN_NUMBERS else "")
+            problem += _(": thiếu mã hồ sơ %(numbers)s", numbers=shown)
+        problems.append(problem)
+    if total != wanted["amount"]:
+        problems.append(_("Tổng số tiền trong tệp %(file)s khác danh sách đã ký %(signed)s (chênh %(gap)s)",
+                          file=_money(total), signed=_money(wanted["amount"]), gap=_money(abs(total - wanted["amount"]))))
+    if any(r.group for r in rows):
+        for group in _GROUPS:
+            mine = [r for r in rows if r.group == group]
+            theirs = signed.get(group, {"count": 0, "amount": 0})
+            amount = sum(r.amount or 0 for r in mine)
+            if (len(mine), amount) != (theirs["count"], theirs["amount"]):
+                problems.append(_("Nhóm %(group)s: tệp có %(rows)s dòng, %(file)s; danh sách đã ký có %(lines)s dòng, "
+                                  "%(signed)s", group=group.upper(), rows=len(mine), file=_money(amount),
+                                  lines=theirs["count"], signed=_money(theirs["amount"])))
+    for verdict in verdicts:
+        row, line = verdict.row, verdict.line
+        if line is not None and row.amount is not None and row.amount != line.amount:
+            problems.append(_("dòng %(row)s: số tiền %(file)s, danh sách ghi %(signed)s", row=row.number,
+                              file=_money(row.amount), signed=_money(line.amount)))
+    if problems:
+        shown = "; ".join(str(p) for p in problems[:SHOWN_PROBLEMS]) + ("…" if len(problems) > SHOWN_PROBLEMS else "")
+        raise DomainError(_("Tệp trả về không khớp danh sách đã ký, không nhập dòng nào: %(problems)s.",
+                            problems=shown))
+
+
+def _totals_row(data: bytes, filename: str, table) -> int | None:
+    """The amount on the file's "Tổng cộng" row, under the amount column, when it has one. The one
+    reader leaves the row out of the data: its sheet is read again for it."""
+    column = table.columns["amount"]
+    after = table.rows[-1].number if table.rows else table.header_rows[-1]
+    with _open(data, filename) as book:
+        rows = _rows(_sheet(book, table.sheet, filename), filename)
+    for row in rows[after:]:
+        if is_end_row(row):
+            try:
+                return as_amount(row[column]) if column < len(row) else None
+            except BadValue:
+                return None
+    return None
+
+
+# --- the kind ---------------------------------------------------------------------------------
+
+class PaymentReturn:
+    kind = ListKind.PAYMENT_RETURN
+    label = _l("Tệp trả về của tổ chức chi trả")
+    outcomes = {CONFIRMED: _l("Đã chi trả: chuyển sang nhận qua tài khoản"), PAID: _l("Đã chi trả"),
+                FAILED: _l("Không chi trả được: trả về chờ mở tài khoản"), UNPAID: _l("Chưa chi trả"),
+                ALREADY: _l("Đã có kết quả từ lần nhập trước (giữ nguyên)"),
+                UNMATCHED: _l("Không khớp dòng nào: chờ xử lý thủ công"), REJECTED: _l("Không nhập được")}
+
+    def preview(self, session: Session, scope: Scope, data: bytes, filename: str, progress: Progress) -> Preview:
+        plan = self._plan(session, scope, data, filename, progress)
+        for start in range(0, len(plan.verdicts), CHUNK):
+            _classify(session, plan.verdicts[start:start + CHUNK])
+        return _preview(plan)
+
+    def apply(self, session: Session, scope: Scope, data: bytes, filename: str, start_row: int,
+              checkpoint: Checkpoint) -> None:
+        plan = self._plan(session, scope, data, filename, lambda done, total: None)
+        job_id = _job_id(session, scope, data)
+        verdicts = plan.verdicts
+        for start in range(start_row, len(verdicts), CHUNK):
+            chunk = verdicts[start:start + CHUNK]
+            counts = _apply_chunk(session, scope, chunk, job_id)
+            session.flush()
+            checkpoint(start + len(chunk), counts)
+        if start_row >= len(verdicts):
+            checkpoint(len(verdicts), {})
+
+    def _plan(self, session: Session, scope: Scope, data: bytes, filename: str, progress: Progress) -> _Plan:
+        plist = signed_list_for(session, scope.user, scope.payment_list_id)
+        table = read_table(data, filename, "payment_return", REQUIRED)
+        if "case_number" not in table.columns and "national_id" not in table.columns:
+            raise DomainError(_("Tệp trả về cần cột «Mã hồ sơ» hoặc cột «Số CCCD» để biết mỗi dòng của ai."))
+        rows = [_read(r) for r in table.rows]
+        progress(len(rows) // 2, len(rows))
+        lines = _Lines.of(session, plist.id)
+        verdicts, taken = [], {}
+        for row in rows:
+            verdicts.append(_verdict(row, lines, taken))
+        _check_totals(plist, lines, rows, verdicts, _totals_row(data, filename, table))
+        progress(len(rows), len(rows))
+        return _Plan(table, verdicts)
+
+
+PAYMENT_RETURN = PaymentReturn()
+
+
+def _verdict(row: _Row, lines: _Lines, taken: dict[int, int]) -> Verdict:
+    if row.reasons:
+        return Verdict(row, REJECTED)
+    line, problem = lines.match(row)
+    if line is None:
+        return Verdict(row, UNMATCHED, refusals=[problem])
+    if line.id in taken:
+        return Verdict(row, REJECTED, refusals=[_("Trùng với dòng %(row)s của tệp (cùng một người).",
+                                                  row=taken[line.id])])
+    taken[line.id] = row.number
+    if line.outcome is not None:
+        return Verdict(row, ALREADY, line)
+    return Verdict(row, PAID if row.paid else UNPAID, line)
+
+
+def _statuses(session: Session, case_ids: list[int]) -> dict[int, S]:
+    found = {}
+    for start in range(0, len(case_ids), _IN):
+        for case_id, status in session.execute(select(Case.id, Case.status)
+                                               .where(Case.id.in_(case_ids[start:start + _IN]))):
+            found[case_id] = status
+    return found
+
+
+def _classify(session: Session, chunk: list[Verdict]) -> None:
+    """PAID / UNPAID rows of account lines become CONFIRMED / FAILED where the case's state moves."""
+    open_ = [v for v in chunk if v.outcome in (PAID, UNPAID, CONFIRMED, FAILED) and not v.line.in_cash]
+    statuses = _statuses(session, [v.line.case_id for v in open_])
+    for verdict in open_:
+        status = statuses.get(verdict.line.case_id)
+        if verdict.row.paid:
+            verdict.outcome = CONFIRMED if status is S.ACCOUNT_OPENING else PAID
+        else:
+            verdict.outcome = FAILED if status is S.PAID_BY_ACCOUNT else UNPAID
+
+
+def _payload(verdict: Verdict, month: str) -> dict:
+    if verdict.outcome == CONFIRMED:
+        return {"month_paid": month, "reference": verdict.row.reference}
+    code, note = failure_reason(verdict.row.reason)
+    return {"reason": code, "note": note}
+
+
+_TRIGGERS = ((CONFIRMED, "confirm_account_payment", S.ACCOUNT_OPENING),
+             (FAILED, "report_payment_failure", S.PAID_BY_ACCOUNT))
+
+
+def _apply_chunk(session: Session, scope: Scope, chunk: list[Verdict], job_id: int) -> dict:
+    """Fire the chunk's transitions and store its outcomes; a case changed meanwhile by someone
+    else makes the chunk start again from what the database holds now."""
+    month = session.scalar(select(PaymentList.month).where(PaymentList.id == scope.payment_list_id)).isoformat()
+    for attempt in range(_ATTEMPTS):
+        if attempt:
+            _refresh(session, chunk)
+        _classify(session, chunk)
+        try:
+            with audit.savepoint(session):
+                for outcome, trigger, state in _TRIGGERS:
+                    chosen = [v for v in chunk if v.outcome == outcome]
+                    if chosen:
+                        done = fire_many(session, scope.actor, scope.user, trigger,
+                                         {v.line.case_id: _payload(v, month) for v in chosen}, expected_state=state)
+                        _take(chosen, done)
+                _store_outcomes(session, chunk, job_id)
+            break
+        except StaleDataError:
+            if attempt == _ATTEMPTS - 1:
+                raise
+    _store_exceptions(session, scope.payment_list_id, job_id, [v for v in chunk if v.outcome == UNMATCHED])
+    counts = dict.fromkeys(PAYMENT_RETURN.outcomes, 0)
+    for verdict in chunk:
+        counts[verdict.outcome] += 1
+    return counts
+
+
+def _refresh(session: Session, chunk: list[Verdict]) -> None:
+    """The chunk's matched rows as the database holds their lines now (another return may have
+    recorded some meanwhile), their refusals of the failed attempt dropped."""
+    matched = [v for v in chunk if v.line is not None]
+    ids = [v.line.id for v in matched]
+    recorded = set()
+    for start in range(0, len(ids), _IN):
+        recorded.update(session.scalars(select(PaymentLine.id).where(PaymentLine.id.in_(ids[start:start + _IN]),
+                                                                     PaymentLine.outcome.is_not(None))))
+    for verdict in matched:
+        verdict.refusals.clear()
+        verdict.outcome = ALREADY if verdict.line.id in recorded else PAID if verdict.row.paid else UNPAID
+
+
+def _take(verdicts: list[Verdict], outcomes: dict) -> None:
+    for verdict in verdicts:
+        outcome = outcomes[verdict.line.case_id]
+        if not outcome.done:
+            verdict.refusals.append(outcome.message)
+            verdict.outcome = REJECTED
+
+
+_STORE = (update(_LINES).where(_LINES.c.id == bindparam("line_id"), _LINES.c.outcome.is_(None))
+          .values(outcome=bindparam("new_outcome"), outcome_reason=bindparam("new_reason"),
+                  outcome_reference=bindparam("new_reference"), outcome_at=bindparam("new_at"),
+                  outcome_job_id=bindparam("new_job")))
+
+
+def _store_outcomes(session: Session, chunk: list[Verdict], job_id: int) -> None:
+    now = utcnow()
+    rows = [{"line_id": v.line.id, "new_outcome": LineOutcome.PAID if v.row.paid else LineOutcome.UNPAID,
+             "new_reason": None if v.row.paid else v.row.reason, "new_reference": v.row.reference, "new_at": now,
+             "new_job": job_id}
+            for v in chunk if v.outcome in (CONFIRMED, PAID, FAILED, UNPAID)]
+    if rows:
+        written = session.connection().execute(_STORE, rows).rowcount
+        if written != len(rows):      # another return recorded some of these lines meanwhile
+            raise StaleDataError(f"payment return: {len(rows)} lines to record, {written} still open")
+
+
+def _store_exceptions(session: Session, list_id: int, job_id: int, verdicts: list[Verdict]) -> None:
+    """A ReturnException for each unmatched row, unless the same row of an earlier import of the
+    return waits already (importing it again changes nothing)."""
+    if not verdicts:
+        return
+    known = set(session.execute(select(ReturnException.row, ReturnException.national_id, ReturnException.account_number,
+                                       ReturnException.amount, ReturnException.full_name)
+                                .where(ReturnException.list_id == list_id)).tuples())
+    for verdict in verdicts:
+        row = verdict.row
+        key = (row.number, row.national_id, row.account, row.amount, row.name)
+        if key in known:
+            continue
+        known.add(key)
+        session.add(ReturnException(list_id=list_id, job_id=job_id, row=row.number, full_name=row.name,
+                                    national_id=row.national_id, account_number=row.account, amount=row.amount,
+                                    outcome=LineOutcome.PAID.value if row.paid else LineOutcome.UNPAID.value,
+                                    problem=str(verdict.refusals[0])[:300] if verdict.refusals else ""))
+
+
+def _job_id(session: Session, scope: Scope, data: bytes) -> int:
+    """The import's own job (the lines and exceptions name it). :raise DomainError: none is importing."""
+    job_id = session.scalar(select(ListJob.id).where(
+        ListJob.kind == ListKind.PAYMENT_RETURN, ListJob.payment_list_id == scope.payment_list_id,
+        ListJob.owner_id == scope.user.id, ListJob.state == ListJobState.IMPORTING,
+        ListJob.content_sha256 == hashlib.sha256(data).hexdigest()).order_by(ListJob.id.desc()).limit(1))
+    if job_id is None:
+        raise DomainError(_("Tệp trả về chỉ được nhập qua một lần tải lên đang chạy."))
+    return job_id
+
+
+def _preview(plan: _Plan) -> Preview:
+    counts = dict.fromkeys(PAYMENT_RETURN.outcomes, 0)
+    for verdict in plan.verdicts:
+        counts[verdict.outcome] += 1
+    held = [v for v in plan.verdicts if v.outcome in (REJECTED, UNMATCHED)]
+    table = plan.table
+    header = dict(enumerate(table.header))
+    return Preview(
+        total=len(plan.verdicts), counts=counts,
+        rejected=[Rejected(v.row.number, v.row.name, tuple(str(r) for r in v.reasons)) for v in held],
+        columns=[(header.get(i, ""), name) for name, i in table.columns.items()], ignored=list(table.ignored),
+        rejected_workbook=rejected_workbook(table, [(v.row.source, v.reasons) for v in held],
+                                            str(_("Lý do chưa nhập được"))) if held else None)
