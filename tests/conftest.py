@@ -31,6 +31,7 @@ from cases.models.scheduling import JobRun, SchedulerLease
 from cases.organisation import (commune_by_code, ensure_provider, ensure_villages, forget_provider_choices,
                                 load_admin_units, province_by_code)
 from cases.registration import register_case
+from views.present.values import forget_names
 from cases.roles import Role
 from cases.users import create_user
 from extensions import db, write_intent
@@ -121,6 +122,7 @@ def clean_tables() -> None:
         restore_seeded_providers(current_app.extensions["ansinh_seeded_providers"])
         db.session.commit()
     forget_provider_choices()
+    forget_names()        # the names the pages keep per process (a provider's among them)
 
 
 def restore_seeded_providers(seeded: list[dict]) -> None:
