@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -171,8 +172,13 @@ def run(app: Flask) -> None:
     scheduler = BlockingScheduler(timezone=ZONE, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": app.config["SCHEDULER_MISFIRE_GRACE_SECONDS"]})
 
+    # Runs handed over by a poll go to a pool of their own, not back through `add_job`: a poll
+    # calling `add_job` while a SIGTERM's `shutdown` held the scheduler's lock and waited for that
+    # very poll hung the process for good.
+    runs = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scheduler-run")
+
     def submit(fn, *args):
-        scheduler.add_job(fn, args=list(args))      # now, in the executor's threads: polls keep renewing the lease
+        runs.submit(fn, *args)                      # now, in threads of their own: polls keep renewing the lease
 
     for job in runner.jobs.values():
         scheduler.add_job(runner.fire, job.trigger(), args=[job.id], id=job.id, name=job.id)
@@ -191,6 +197,7 @@ def run(app: Flask) -> None:
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=True)
+        runs.shutdown(wait=True)
         runner.lease.release()
         log.info("scheduler %s stopped; lease released", runner.holder)
 
