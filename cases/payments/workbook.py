@@ -14,11 +14,9 @@ signed list's stored workbook can be built again and compared with its SHA-256.
 """
 from __future__ import annotations
 
-import gc
 import shutil
 import unicodedata
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from io import BytesIO
@@ -35,6 +33,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from cases.changes import to_local, written
 from cases.models.payments import LineChange
+from cases.sheets.collector import collector_paused
 from cases.sheets.writer import cell, text_cell
 
 # The columns of the list, in order; a provider's layout renames them (never reorders or drops).
@@ -156,7 +155,7 @@ def payment_list_workbook(header: ListHeader, lines: Iterable[LineRow], layout: 
         line's amount is negative, or a removed line has an amount.
     """
     headings = column_headings(layout)
-    with force_locale(language), _no_cycle_collection():
+    with force_locale(language), collector_paused():
         book = Workbook(write_only=True)
         try:
             tally = _Tally()
@@ -407,19 +406,6 @@ def _number(sheet: WriteOnlyWorksheet, value: int, bold: bool = False) -> WriteO
         made.font = _BOLD
     return made
 
-
-@contextmanager
-def _no_cycle_collection():
-    """The cyclic garbage collector paused while the rows are built (as cases.reports.workbook
-    does): a list's million short-lived cells would otherwise set off full collections over the
-    whole heap. It is started again if it was running."""
-    was_running = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_running:
-            gc.enable()
 
 
 def _saved(book: Workbook, moment: datetime) -> bytes:

@@ -13,10 +13,8 @@ quick to build.
 """
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Callable
-from contextlib import contextmanager
 from datetime import date, datetime
 from io import BytesIO
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
@@ -35,6 +33,7 @@ from cases.reports import columns as columns_
 from cases.reports.columns import COLUMNS, COUNT, SHARE
 from cases.reports.figures import Report, Row
 from cases.reports.periods import Period
+from cases.sheets.collector import collector_paused
 from cases.sheets.writer import text_cell
 
 FIRST_DATA_COLUMN = 3                    # A: STT, B: the commune, then COLUMNS
@@ -54,7 +53,7 @@ _UNIT_PREFIXES = ("Thành phố ", "Tỉnh ", "Xã ", "Phường ", "Đặc khu 
 def report_workbook(report: Report, language: str = "vi") -> bytes:
     """The workbook of `report`, its labels in `language` ("vi" or "en"). Needs an app context
     (for the translations), nothing else: no database, no request."""
-    with force_locale(language), _no_cycle_collection():
+    with force_locale(language), collector_paused():
         book = Workbook()
         sheet = book.active
         sheet.title = _("Báo cáo")[:31]
@@ -123,20 +122,6 @@ class _SteadyZip(ZipFile):
         with open(filename, "rb") as source:
             self.writestr(arcname or str(filename), self._rewrite_sheet(source.read()))
 
-
-@contextmanager
-def _no_cycle_collection():
-    """The cyclic garbage collector paused while the workbook is built and saved: its ~150,000 cells
-    and XML elements (a country's) would otherwise set off full collections over the whole heap,
-    a third of the time taken. The call that paused it starts it again when it ends (a call that
-    found it paused leaves it be), so it never stays off."""
-    was_running = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_running:
-            gc.enable()
 
 
 class _Looks:

@@ -6,10 +6,8 @@ proves a lying one drops nothing).
 """
 from __future__ import annotations
 
-import gc
 import io
 import logging
-from contextlib import contextmanager
 from operator import itemgetter
 
 from flask_babel import gettext as _
@@ -17,6 +15,7 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError, Shee
 
 from cases.errors import DomainError
 from cases.sheets import SheetRow, Table
+from cases.sheets.collector import collector_paused
 from cases.sheets.header import (HEADER_SEARCH_ROWS, Header, find_header, is_blank_row, is_end_row,
                                  is_numbering_row, synonyms)
 from cases.sheets.safety import MAX_UPLOAD_BYTES, check_file, password_protected
@@ -67,21 +66,9 @@ def read_sheets(data: bytes, filename: str) -> list[tuple[str, list[list]]]:
 
 
 def _data_rows(rows: list[list], start: int, columns: dict[str, int]) -> list[SheetRow]:
-    with _collector_paused():
+    with collector_paused():
         return _collect(rows, start, columns)
 
-
-@contextmanager
-def _collector_paused():
-    """Python's cycle collector walks the whole heap again and again while a hundred thousand
-    rows are built (none of them cyclic): pausing it halves the time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _collect(rows: list[list], start: int, columns: dict[str, int]) -> list[SheetRow]:
