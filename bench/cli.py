@@ -74,12 +74,13 @@ def add_commands(group: click.Group) -> None:
     @pass_script_info
     def bench_payments(info: ScriptInfo, rows):
         """A provider's list of ROWS lines written as its workbook (beside openpyxl writing the same
-        rows bare), and a return of ROWS rows reconciled (issue 18), on a database without cases;
+        rows bare), drafted against last month's and written, and a return of ROWS rows reconciled (issue 18), on a database without cases;
         prints one JSON line."""
-        from bench.payments import measure_payment_workbook
+        from bench.payments import measure_payment_list, measure_payment_workbook
         from bench.returns import measure_return
         app = info.load_app()
-        click.echo(json.dumps(measure_payment_workbook(app, rows) | measure_return(app, rows)))
+        click.echo(json.dumps(measure_payment_workbook(app, rows) | measure_payment_list(app, rows)
+                              | measure_return(app, rows)))
 
     @group.command("writes", with_appcontext=False)
     @click.option("--transitions", default=2000, show_default=True)

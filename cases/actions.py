@@ -116,13 +116,16 @@ def propose(session: Session, actor: Actor, user: User, case: Case, trigger: str
 
 
 def approve(session: Session, actor: Actor, user: User, proposal: Proposal, reason: str | None,
-            today: date | None = None) -> Case:
+            today: date | None = None, decision_number: str | None = None) -> Case:
     """Approve a pending proposal, after re-checking the case: the transition fires now, or, for a
     decision whose effective month begins after `today`'s (local), it is scheduled for the first
-    day of that month (`cases.scheduled` fires it then) and the case stays as it is.
+    day of that month (`cases.scheduled` fires it then) and the case stays as it is. A status
+    decision proposed without its number (`Proposal.awaits_decision_number`) takes the approver's
+    `decision_number` into its data.
 
     :raise NotPermitted: not a supervisor, or the proposer themselves.
-    :raise DomainError: already decided, the case changed since, or the move is no longer allowed.
+    :raise DomainError: already decided, the case changed since, the move is no longer allowed, or
+        the decision number is missing.
     """
     _check_decider(user, proposal)
     case = proposal.case
@@ -131,19 +134,46 @@ def approve(session: Session, actor: Actor, user: User, proposal: Proposal, reas
                             "Hãy từ chối đề xuất này; cán bộ lập đề xuất mới nếu vẫn cần."))
     spec = _spec(proposal.trigger)
     _ensure_allowed(case, spec)
+    if proposal.awaits_decision_number:
+        _take_decision_number(session, proposal, decision_number)
     effective = effective_from(proposal.trigger, proposal.payload)
     if effective is not None and effective > (today or local_today()).replace(day=1):
         _claim(session, user, proposal, ProposalStatus.SCHEDULED, reason, effective)
         audit.record(session, actor, "proposal.approve", case=case, proposal=proposal, reason=reason, detail={
             "trigger": spec.trigger, "state": case.status, "data": proposal.payload, "scheduled": True,
-            "takes_effect_on": effective.isoformat(), "proposed_by": proposal.proposed_by.username,
+            "takes_effect_on": effective.isoformat(), "proposed_by": proposal.proposer_name,
             "proposal_reason": proposal.reason})
         return case
     _claim(session, user, proposal, ProposalStatus.APPROVED, reason)
     fire_transition(session, actor, user, case, spec, proposal.payload, "proposal.approve", proposal=proposal,
-          reason=reason, extra={"proposed_by": proposal.proposed_by.username,
+          reason=reason, extra={"proposed_by": proposal.proposer_name,
                                 "proposal_reason": proposal.reason})
     return case
+
+
+def _take_decision_number(session: Session, proposal: Proposal, decision_number: str | None) -> None:
+    number = (decision_number or "").strip()
+    if not number:
+        raise DomainError(_("Đề xuất này do hệ thống lập, chưa có số quyết định: hãy ghi số quyết định khi "
+                            "phê duyệt."), "decision_number")
+    if len(number) > 60:
+        raise DomainError(_("Số quyết định dài quá 60 ký tự."), "decision_number")
+    # Into the proposal's data, so a decision scheduled for its month fires with it too.
+    proposal.payload = proposal.payload | {"decision_number": number}
+    session.flush()
+
+
+def propose_as_system(session: Session, actor: Actor, case: Case, trigger: str, payload: dict, reason: str,
+                      raised_by: str) -> Proposal:
+    """A proposal the system raises (the payment watcher: three unpaid months), for a supervisor to
+    decide: the same checks as an officer's proposal, with no proposing user — `raised_by` names
+    the job, nobody may withdraw it, and any supervisor of the commune may decide it.
+
+    :raise DomainError: not allowed from the case's state, a proposal is open, or the data fails.
+    """
+    spec = _spec(trigger)
+    _ensure_allowed(case, spec)
+    return _propose(session, actor, None, case, spec, payload, reason, raised_by)
 
 
 def reject(session: Session, actor: Actor, user: User, proposal: Proposal, reason: str) -> None:
@@ -157,7 +187,7 @@ def reject(session: Session, actor: Actor, user: User, proposal: Proposal, reaso
         raise DomainError(_("Cần ghi lý do từ chối."), "reason")
     _claim(session, user, proposal, ProposalStatus.REJECTED, reason)
     audit.record(session, actor, "proposal.reject", case_id=proposal.case_id, proposal=proposal,
-                 reason=reason, detail={"trigger": proposal.trigger, "proposed_by": proposal.proposed_by.username})
+                 reason=reason, detail={"trigger": proposal.trigger, "proposed_by": proposal.proposer_name})
 
 
 def withdraw(session: Session, actor: Actor, user: User, proposal: Proposal) -> None:
@@ -196,8 +226,8 @@ def _ensure_allowed(case: Case, spec: TransitionSpec) -> None:
                             action=spec.label, state=STATES[case.status].label))
 
 
-def _propose(session: Session, actor: Actor, user: User, case: Case, spec: TransitionSpec,
-             payload: dict, reason: str | None) -> Proposal:
+def _propose(session: Session, actor: Actor, user: User | None, case: Case, spec: TransitionSpec,
+             payload: dict, reason: str | None, raised_by: str | None = None) -> Proposal:
     open_one = pending_proposal(session, case.id)
     if open_one is not None:
         raise DomainError(str(SCHEDULED_EXISTS if open_one.status is ProposalStatus.SCHEDULED else PENDING_EXISTS))
@@ -207,7 +237,7 @@ def _propose(session: Session, actor: Actor, user: User, case: Case, spec: Trans
     proposal = Proposal(
         case_id=case.id, commune_id=case.commune_id, trigger=spec.trigger, payload=payload,
         reason=reason, case_version=case.version, status=ProposalStatus.PENDING,
-        proposed_by_id=user.id, proposed_at=utcnow(),
+        proposed_by_id=user.id if user is not None else None, raised_by=raised_by, proposed_at=utcnow(),
     )
     session.add(proposal)
     with unique_or(str(PENDING_EXISTS)):
@@ -217,7 +247,7 @@ def _propose(session: Session, actor: Actor, user: User, case: Case, spec: Trans
     return proposal
 
 
-def _dry_run(session: Session, user: User, case: Case, spec: TransitionSpec, payload: dict) -> None:
+def _dry_run(session: Session, user: User | None, case: Case, spec: TransitionSpec, payload: dict) -> None:
     before = snapshot(case)
     try:
         with session.no_autoflush:

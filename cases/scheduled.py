@@ -81,7 +81,7 @@ def _take_effect(session: Session, actor: Actor, proposal: Proposal) -> None:
     fire_transition(session, actor, None, proposal.case, TRANSITIONS[proposal.trigger], proposal.payload,
                     "decision.take_effect", proposal=proposal, extra={
                         "takes_effect_on": proposal.takes_effect_on.isoformat(),
-                        "approved_by": proposal.decided_by.username, "proposed_by": proposal.proposed_by.username})
+                        "approved_by": proposal.decided_by.username, "proposed_by": proposal.proposer_name})
 
 
 def _refuse(session: Session, actor: Actor, proposal: Proposal, refusal: str) -> None:

@@ -3,12 +3,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, StringField
 
-from forms.base import Form, long_text
+from forms.base import Form, long_text, text
 
 
 class DecisionForm(Form):
     """Approve or reject a proposal; the reason goes to the audit trail."""
     reason = long_text(_l("Lý do / ý kiến phê duyệt"), 500, required=True)
+    # Only for a status decision proposed without its number (the system's): the service asks.
+    decision_number = text(_l("Số quyết định"), 60)
 
 
 class BatchDecisionForm(Form):

@@ -127,15 +127,19 @@ def apply_scheduled_decisions(app: Flask) -> dict:
 
 
 def escalate_stalled_cases_and_write_digests(app: Flask) -> dict:
-    """The day's escalations and the digests that report them, in the one transaction the runner
+    """The day's watch — stalled cases escalated, three unpaid months proposed for suspension
+    (cases.payments.watch) — and the digests that report them, in the one transaction the runner
     commits: an escalation is never recorded without its email, nor an email without it. The
     supervisors' digests also list the decisions still refused (apply_scheduled_decisions, 00:05)."""
     from cases.changes import local_today
     from cases.digests import write_digests
     from cases.escalation import escalate_stalled_cases
+    from cases.payments.watch import propose_suspensions_for_unpaid_months
 
     today, now = local_today(), utcnow()
     counts = escalate_stalled_cases(db.session, today, now)
+    unpaid = propose_suspensions_for_unpaid_months(db.session, today, now)
+    counts |= {"unpaid_proposed": unpaid["proposed"], "unpaid_runs": unpaid["unpaid_runs"]}
     return counts | write_digests(db.session, today, app.config["BASE_URL"], now)
 
 

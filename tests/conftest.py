@@ -22,7 +22,7 @@ from sqlalchemy import delete, select, text, update
 
 from app import create_app
 from cases.audit import Actor
-from cases.models import (ArchivedReport, PaymentLine, PaymentList, ReturnException, CaseStay, ReportMonthCount, RecordedMonth, ReportBands, ReportTarget, AuditCheck, AuditHead, AuditRecord, Case, CaseCount, DenialWindow, Escalation, ListJob, LoginThrottle, PolicyGroup,
+from cases.models import (ArchivedReport, UnpaidRun, PaymentLine, PaymentList, ReturnException, CaseStay, ReportMonthCount, RecordedMonth, ReportBands, ReportTarget, AuditCheck, AuditHead, AuditRecord, Case, CaseCount, DenialWindow, Escalation, ListJob, LoginThrottle, PolicyGroup,
                           OutboxMessage, PaymentProvider, Proposal, ProviderKind, Sex, User, WorkingDaySwap,
                           user_communes)
 from cases.models.organisation import provider_communes
@@ -114,7 +114,7 @@ def clean_tables() -> None:
     with write_intent():
         bypass_audit_trigger()
         for table in (AuditRecord.__table__, AuditCheck.__table__, LoginThrottle.__table__, DenialWindow.__table__,
-                      OutboxMessage.__table__, Escalation.__table__, ReturnException.__table__, PaymentLine.__table__, ListJob.__table__, Proposal.__table__, CaseCount.__table__, CaseStay.__table__, ReportMonthCount.__table__, RecordedMonth.__table__, PaymentList.__table__, Case.__table__, ArchivedReport.__table__, ReportTarget.__table__, ReportBands.__table__, WorkingDaySwap.__table__, user_communes,
+                      OutboxMessage.__table__, Escalation.__table__, ReturnException.__table__, PaymentLine.__table__, ListJob.__table__, UnpaidRun.__table__, Proposal.__table__, CaseCount.__table__, CaseStay.__table__, ReportMonthCount.__table__, RecordedMonth.__table__, PaymentList.__table__, Case.__table__, ArchivedReport.__table__, ReportTarget.__table__, ReportBands.__table__, WorkingDaySwap.__table__, user_communes,
                       User.__table__,
                       JobRun.__table__, SchedulerLease.__table__):
             db.session.execute(delete(table))

@@ -15,11 +15,11 @@ from cases.registration import may_register
 from views.present.formats import money, number, share_percent, vn_date, vn_datetime, vn_month, vn_number, vn_percent
 from views.present.labels import (ACTION_LABELS, FIELD_LABELS, PAYMENT_METHOD_LABELS, SEX_LABELS, action_label,
                                   field_label, role_label, state_label)
-from views.present.values import category_label, field_value, person
+from views.present.values import category_label, field_value, person, proposer, raised_by
 from workflow.table import STATES, TRANSITIONS
 
 __all__ = ["ACTION_LABELS", "FIELD_LABELS", "PAYMENT_METHOD_LABELS", "SEX_LABELS", "action_label", "category_label",
-           "detail", "field_label", "field_value", "masked_field", "money", "number", "person", "register",
+           "detail", "field_label", "field_value", "masked_field", "money", "number", "person", "proposer", "raised_by", "register",
            "role_label", "state_label", "trigger_label", "vn_date", "vn_datetime", "vn_month"]
 
 
@@ -53,7 +53,8 @@ def register(app: Flask) -> None:
         vn_date=vn_date, vn_month=vn_month, vn_datetime=vn_datetime, money=money, number=number,
         vn_number=vn_number, vn_percent=vn_percent, share_percent=share_percent,
         masked_id=mask_number, masked_field=masked_field, field_label=field_label, field_value=field_value,
-        state_label=state_label, role_label=role_label, detail=detail, person=person,
+        state_label=state_label, role_label=role_label, detail=detail, person=person, proposer=proposer,
+        raised_by=raised_by,
         payment_method_label=_payment_method_label, sex_label=_labelled(SEX_LABELS),
         action_label=action_label, trigger_label=trigger_label, category_label=category_label,
     )

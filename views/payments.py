@@ -10,12 +10,11 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import func, select
 
-from cases import audit
 from cases.changes import local_today, utcnow
 from cases.errors import DomainError, NotPermitted
 from cases.models import Commune, LineChange, PaymentLine, PaymentList, PaymentListState, PaymentProvider, User
 from cases.payments.export import list_workbook
-from cases.payments.lists import draft_list, may_draft, may_sign, sign_list
+from cases.payments.lists import draft_list, may_draft, may_sign, record_download, sign_list
 from cases.reports.periods import Period, add_months
 from cases.roles import Role
 from extensions import db
@@ -152,8 +151,7 @@ def workbook(list_id: int):
         flash(_("Danh sách chưa được ký duyệt nên chưa tải được."), "error")
         return redirect(url_for("payments.show", list_id=list_id))
     provider = db.session.get(PaymentProvider, plist.provider_id)
-    audit.record(db.session, current_actor(), "payment_list.download", detail={
-        "list": plist.id, "provider": provider.short_name, "month": plist.month.isoformat(), "sha256": plist.sha256})
+    record_download(db.session, current_actor(), plist, provider)
     db.session.commit()
     name = f"danh-sach-chi-tra-{provider.short_name}-{plist.month:%Y-%m}.xlsx"
     return Response(plist.workbook, mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})

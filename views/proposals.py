@@ -113,7 +113,8 @@ def decide(proposal_id: int, decision: str):
     label = TRANSITIONS[proposal.trigger].label
     try:
         if decision == "approve":
-            approve(db.session, current_actor(), user, proposal, form.reason.data)
+            approve(db.session, current_actor(), user, proposal, form.reason.data,
+                    decision_number=form.decision_number.data)
             takes_effect_on = proposal.takes_effect_on  # read before the commit expires it
         else:
             reject(db.session, current_actor(), user, proposal, form.reason.data)

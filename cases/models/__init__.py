@@ -11,12 +11,12 @@ from cases.models.escalation import Escalation
 from cases.models.counts import CaseCount
 from cases.models.lists import ListJob, ListJobState, ListKind
 from cases.models.payments import (LineChange, LineOutcome, PaymentLine, PaymentList, PaymentListState,
-                                   ReturnException)
+                                   ReturnException, UnpaidRun)
 from cases.models.reports import (ArchivedReport, CaseStay, OPEN_END, RecordedMonth, ReportBands, ReportMonthCount,
                                   ReportTarget, TargetGroup, UnitKind)
 
 __all__ = [
-    "AccountHolder", "ArchivedReport", "LineChange", "LineOutcome", "PaymentLine", "ReturnException", "PaymentList", "PaymentListState", "AuditCheck", "CaseStay", "OPEN_END", "RecordedMonth", "ReportBands", "ReportMonthCount", "ReportTarget",
+    "AccountHolder", "ArchivedReport", "LineChange", "LineOutcome", "PaymentLine", "ReturnException", "UnpaidRun", "PaymentList", "PaymentListState", "AuditCheck", "CaseStay", "OPEN_END", "RecordedMonth", "ReportBands", "ReportMonthCount", "ReportTarget",
     "TargetGroup", "UnitKind", "CaseCount", "AuditHead", "DenialWindow", "ListJob", "ListJobState", "ListKind", "LoginThrottle", "AuditRecord", "Case", "Escalation", "Commune", "PaymentMethod",
     "PaymentProvider", "PolicyGroup", "Proposal", "ProposalStatus", "Province", "ProviderKind",
     "MailStatus", "OutboxMessage", "Sex", "SwapKind", "User", "Village", "WorkingDaySwap", "user_communes",

@@ -52,6 +52,7 @@ class PaymentList(db.Model):
     signed_at: Mapped[datetime | None]
     workbook: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     sha256: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None]                      # first downloaded once signed: sent to the provider
 
     @property
     def totals_dict(self) -> dict[str, dict[str, int]]:
@@ -124,3 +125,16 @@ class ReturnException(db.Model):
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolution: Mapped[str | None] = mapped_column(String(300))
+
+
+class UnpaidRun(db.Model):
+    """A run of consecutive unpaid months of a case (its payment lines' outcomes), proposed for
+    suspension once (issue 18, item 4): the key is the run's first month, so the watcher's daily
+    pass and a fourth unpaid month of the same run raise nothing more."""
+
+    __tablename__ = "unpaid_runs"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    first_month: Mapped[date] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    raised_at: Mapped[datetime]

@@ -54,7 +54,10 @@ class Proposal(db.Model):
     reason: Mapped[str | None] = mapped_column(String(500))
     case_version: Mapped[int]                        # the case as the proposer saw it
     status: Mapped[ProposalStatus] = mapped_column(enum_column(ProposalStatus, "proposal_status"))
-    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # None for a proposal the system raised (the payment watcher's three unpaid months):
+    # `raised_by` then names the job, and nobody may withdraw it; any supervisor may decide it.
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    raised_by: Mapped[str | None] = mapped_column(String(40))
     proposed_at: Mapped[datetime]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
@@ -67,5 +70,20 @@ class Proposal(db.Model):
 
     # Read-only, as on the case: services set the ids, and the unit of work need not weigh these.
     case: Mapped[Case] = relationship(viewonly=True)
-    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id], viewonly=True)
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id], viewonly=True)
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], viewonly=True)
+
+    @property
+    def proposer_name(self) -> str:
+        """Who proposed it, for the audit trail: a username, or `system:<job>` for the system."""
+        return self.proposed_by.username if self.proposed_by is not None else f"system:{self.raised_by}"
+
+    @property
+    def awaits_decision_number(self) -> bool:
+        """A status decision proposed without its decision number (the system's proposals: the
+        number exists only once the commune's chairman decides): the approver supplies it."""
+        return self.trigger in DECIDED_BY_NUMBER and not (self.payload or {}).get("decision_number")
+
+
+# The transitions that record the number of the decision behind them (suspend, resume, terminate).
+DECIDED_BY_NUMBER = frozenset({"suspend", "resume", "terminate"})

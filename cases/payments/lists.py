@@ -374,3 +374,13 @@ def sign_list(session: Session, actor: Actor, user: User, list_id: int, workbook
         "list": plist.id, "provider": plist.provider_id, "month": plist.month.isoformat(),
         "totals": plist.totals_dict, "sha256": plist.sha256})
     return plist
+
+
+def record_download(session: Session, actor: Actor, plist: PaymentList, provider: PaymentProvider,
+                    now: datetime | None = None) -> None:
+    """A signed list downloaded (audited: it names people and accounts); the first download is
+    when it was sent to its provider, as the cycle on the home page counts it."""
+    session.execute(update(PaymentList).where(PaymentList.id == plist.id, PaymentList.sent_at.is_(None))
+                    .values(sent_at=now or utcnow()).execution_options(synchronize_session=False))
+    audit.record(session, actor, "payment_list.download", detail={
+        "list": plist.id, "provider": provider.short_name, "month": plist.month.isoformat(), "sha256": plist.sha256})

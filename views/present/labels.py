@@ -78,6 +78,8 @@ PROPOSAL_STATUS_LABELS = {
     ProposalStatus.REJECTED.value: _l("Bị từ chối"), ProposalStatus.SCHEDULED.value: _l("Đã duyệt, chờ hiệu lực"),
     ProposalStatus.NOT_APPLIED.value: _l("Không được áp dụng"), "withdrawn": _l("Đã rút"),
 }
+# The system jobs that raise proposals (`Proposal.raised_by`).
+RAISED_BY_LABELS = {"payment_watcher": _l("theo dõi chi trả")}
 IDENTITY_PROBLEM_LABELS = {"no_id_card": _l("Chưa có thẻ CCCD"),
                            "data_mismatch": _l("Thông tin không khớp CSDL dân cư"),
                            "not_found": _l("Không tìm thấy trong CSDL dân cư"), "other": _l("Khác")}

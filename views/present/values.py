@@ -21,7 +21,7 @@ from cases.masking import PERSONAL_NUMBERS, mask_number
 from cases.models import Commune, PaymentProvider, User, Village
 from extensions import db
 from views.present.formats import reader_language, money, number, vn_date, vn_datetime, vn_month
-from views.present.labels import VALUE_LABELS, field_label, role_label
+from views.present.labels import RAISED_BY_LABELS, VALUE_LABELS, field_label, role_label
 
 DATE_KEYS = frozenset({"birth_date", "account_opened_on", "consent_date", "identity_verified_on",
                        "identity_follow_up_on", "verified_on", "follow_up_on", "opened_on", "event_date",
@@ -100,6 +100,19 @@ def person(full_name: str | None, role) -> str:
         return _("Hệ thống")
     label = role_label(role)
     return f"{full_name} ({label})" if label else full_name
+
+
+def raised_by(job: str | None) -> str:
+    """Who raised a proposal that no user made: `Hệ thống (theo dõi chi trả)`."""
+    label = RAISED_BY_LABELS.get(job or "")
+    return _("Hệ thống (%(job)s)", job=label) if label else _("Hệ thống")
+
+
+def proposer(proposal) -> str:
+    """A proposal's proposer by name and role, or the system job that raised it."""
+    if proposal.proposed_by is None:
+        return raised_by(proposal.raised_by)
+    return person(proposal.proposed_by.full_name, proposal.proposed_by.role)
 
 
 def _name_of(key: str, value) -> str:
