@@ -9,6 +9,10 @@ supervisors as well. A line says what an overdue case needs where its state name
 stand flagged (cases.scheduled), every day until a new proposal is made on the case. The
 Message-ID is fixed at write time from the run's date and the recipient, so a rerun of the same
 day writes nothing twice.
+
+The province's officers and supervisors also find the payment cycle's steps not done whose due
+date is past or within three working days (cases.payments.cycle): such a reminder alone is worth
+a digest that day.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from cases.changes import day_text, reader_language, to_local, utcnow, written
 from cases.masking import mask_number
 from cases.models import (Case, Escalation, MailStatus, OutboxMessage, Proposal, ProposalStatus, User,
                           user_communes)
+from cases.payments.cycle import CycleRow, CycleStage, due_reminders
 from cases.roles import Role
 from workflow.overdue import OVERDUE_REASONS, SUPERVISORS_REVIEW, OverdueReason, overdue_reason
 from workflow.states import CaseState
@@ -48,6 +53,20 @@ TIER_HEADINGS = {
     1: _l("Mức 1 — quá thời hạn xử lý"),
 }
 REFUSED_HEADING = _l("Quyết định không thể áp dụng")
+CYCLE_HEADING = _l("Kỳ chi trả: việc đến hạn")
+# What a provider's month still needs, by where it stands (its due date: cases.payments.cycle).
+CYCLE_REMINDERS = {
+    CycleStage.NOT_DRAFTED: _l("Danh sách chi trả tháng %(month)s của %(provider)s cần được lập, ký duyệt và gửi "
+                               "trước %(day)s."),
+    CycleStage.DRAFTED: _l("Danh sách chi trả tháng %(month)s của %(provider)s cần được ký duyệt và gửi trước "
+                           "%(day)s."),
+    CycleStage.SIGNED: _l("Danh sách chi trả tháng %(month)s của %(provider)s đã ký duyệt, cần tải về và gửi "
+                          "tổ chức chi trả trước %(day)s."),
+    CycleStage.SENT: _l("%(provider)s cần gửi lại danh sách đã chi trả, chưa chi trả tháng %(month)s trước "
+                        "%(day)s."),
+    CycleStage.RETURN_RECEIVED: _l("Tệp trả về tháng %(month)s của %(provider)s đã nhận, cần nhập và đối chiếu "
+                                   "xong trước %(day)s."),
+}
 _IN_CHUNK = 500
 
 
@@ -93,7 +112,8 @@ def write_digests(session: Session, escalated_on: date, base_url: str, now: date
     "without_email" and their "without_email_usernames" (for the administrator)."""
     now = now or utcnow()
     escalated = _Escalated(session, escalated_on)
-    recipients = _recipients(session, escalated.rows, refused_decisions(session))
+    recipients = _recipients(session, escalated.rows, refused_decisions(session),
+                             due_reminders(session, escalated_on))
     missing = sorted(user.username for user in recipients if not user.email)
     if missing:
         log.warning("%d escalation recipient(s) have no email address: %s", len(missing), ", ".join(missing))
@@ -103,8 +123,8 @@ def write_digests(session: Session, escalated_on: date, base_url: str, now: date
     done = _existing(session, list(wanted))
     words: dict[str, _Words] = {}    # one per language for the whole run: its lines are shared
     messages = [_message(user, mid, escalated.lines(units), sum(map(len, units)), escalated_on, base_url, now,
-                         refused, words)
-                for mid, (user, (units, refused)) in wanted.items() if mid not in done]
+                         refused, reminders, words)
+                for mid, (user, (units, refused, reminders)) in wanted.items() if mid not in done]
     if messages:
         session.connection().execute(insert(OutboxMessage.__table__), messages)
     return {"digests": len(messages), "already_written": len(done), "without_email": len(missing),
@@ -126,13 +146,15 @@ _REVIEWED = frozenset(state.value for state in SUPERVISORS_REVIEW)
 _WATCHED = frozenset(state.value for state in OVERDUE_REASONS)
 
 
-def _recipients(session: Session, rows: list[tuple], refused: list[Refusal]
-                ) -> dict[Recipient, tuple[list[list[tuple]], list[Refusal]]]:
-    """{recipient: (their escalated rows, one list per unit they answer for, and their refused
-    decisions)}: the day's escalations by tier and unit, and the refusals by unit for supervisors,
-    matched to the active officers and supervisors by their scope (two queries for the people,
-    none per case). A unit's list is shared by everyone who answers for it, never copied."""
-    if not rows and not refused:
+def _recipients(session: Session, rows: list[tuple], refused: list[Refusal], reminders: list[CycleRow] = ()
+                ) -> dict[Recipient, tuple[list[list[tuple]], list[Refusal], list[CycleRow]]]:
+    """{recipient: (their escalated rows, one list per unit they answer for; their refused
+    decisions; their payment cycle's reminders)}: the day's escalations by tier and unit, the
+    refusals by unit for supervisors, and the reminders by province for its officers and
+    supervisors (who draft and sign the lists), matched to the active officers and supervisors by
+    their scope (two queries for the people, none per case). A unit's list is shared by everyone
+    who answers for it, never copied."""
+    if not rows and not refused and not reminders:
         return {}
     by_unit: dict[tuple[int, str, int], list[tuple]] = defaultdict(list)
     for row in rows:
@@ -144,22 +166,28 @@ def _recipients(session: Session, rows: list[tuple], refused: list[Refusal]
     for refusal in refused:
         refused_in["commune", refusal.commune_id].append(refusal)
         refused_in["province", refusal.province_id].append(refusal)
+    reminded_in: dict[tuple[str, int], list[CycleRow]] = defaultdict(list)
+    for reminder in reminders:
+        reminded_in["province", reminder.province_id].append(reminder)
     staff = (Role.OFFICER, Role.SUPERVISOR)
     people = select(User.id, User.username, User.full_name, User.email, User.role, User.locale)
     scoped = [("commune", people.add_columns(user_communes.c.commune_id)
                .join(user_communes, user_communes.c.user_id == User.id)),
               ("province", people.add_columns(User.province_id).where(User.province_id.is_not(None)))]
-    found: dict[Recipient, tuple[list[list[tuple]], list[Refusal]]] = defaultdict(lambda: ([], []))
+    found: dict[Recipient, tuple[list[list[tuple]], list[Refusal], list[CycleRow]]] = defaultdict(
+        lambda: ([], [], []))
     for level, query in scoped:
         for r in session.execute(query.where(User.active.is_(True), User.role.in_(staff))):
             unit = r[-1]
             unit_rows = by_unit.get((_ROUTES[r.role, level], level, unit), [])
             unit_refused = refused_in.get((level, unit), []) if r.role is Role.SUPERVISOR else []
-            if unit_rows or unit_refused:
+            unit_reminders = reminded_in.get((level, unit), [])
+            if unit_rows or unit_refused or unit_reminders:
                 mine = found[Recipient(r.id, r.username, r.full_name, r.email, r.locale)]
                 if unit_rows:
                     mine[0].append(unit_rows)
                 mine[1].extend(unit_refused)
+                mine[2].extend(unit_reminders)
     return found
 
 
@@ -284,13 +312,13 @@ def _chunks(items: list) -> list[list]:
 
 
 def _message(user: Recipient, mid: str, lines: list[Line], total: int, escalated_on: date, base_url: str,
-             now: datetime, refused: list[Refusal], words: dict[str, _Words]) -> dict:
+             now: datetime, refused: list[Refusal], reminders: list[CycleRow], words: dict[str, _Words]) -> dict:
     language = _language(user.locale)
     with force_locale(language):
         if language not in words:
             words[language] = _Words()
         subject, body = render_digest(user.full_name, lines, escalated_on, base_url, total, refused=refused,
-                                      words=words[language])
+                                      reminders=reminders, words=words[language])
     return {"kind": KIND, "recipient_id": user.id, "to_address": one_line(user.email), "subject": subject,
             "body_text": body, "message_id": mid, "created_at": now, "status": MailStatus.PENDING,
             "attempts": 0, "next_attempt_at": now}
@@ -357,12 +385,14 @@ class _Words:
 
 
 def render_digest(full_name: str, lines: list[Line], escalated_on: date, base_url: str,
-                  total: int | None = None, *, refused: list[Refusal] = (), words: _Words | None = None) -> tuple[str, str]:
+                  total: int | None = None, *, refused: list[Refusal] = (), reminders: list[CycleRow] = (),
+                  words: _Words | None = None) -> tuple[str, str]:
     """(subject, plain-text body) of a digest of `total` escalations (default: len(lines)), of
-    which `lines`, in the order shown, at most MAX_LINES, and of the `refused` decisions (a
-    supervisor's; at most MAX_LINES shown). ID numbers masked. In the current locale: the caller
-    sets the recipient's (`force_locale`); `words`, that locale's catalogue when the caller renders
-    many digests."""
+    which `lines`, in the order shown, at most MAX_LINES, of the `refused` decisions (a
+    supervisor's; at most MAX_LINES shown) and of the payment cycle's `reminders` (a province
+    user's; a few, shown first: their dates are near). ID numbers masked. In the current locale:
+    the caller sets the recipient's (`force_locale`); `words`, that locale's catalogue when the
+    caller renders many digests."""
     # Local names the message extractor knows (`make translations` finds these calls).
     words = words or _Words()
     _, ngettext = words, words.plural
@@ -372,8 +402,11 @@ def render_digest(full_name: str, lines: list[Line], escalated_on: date, base_ur
     counted = [ngettext("%(num)d hồ sơ quá hạn", "%(num)d hồ sơ quá hạn", total)] if total else []
     counted += [ngettext("%(num)d quyết định không thể áp dụng", "%(num)d quyết định không thể áp dụng",
                          len(refused))] if refused else []
+    counted += [ngettext("%(num)d việc của kỳ chi trả đến hạn", "%(num)d việc của kỳ chi trả đến hạn",
+                         len(reminders))] if reminders else []
     subject = one_line(_("[AnSinh] %(what)s cần xử lý — ngày %(day)s", what=", ".join(counted), day=day))[:200]
     out = [_("Kính gửi %(name)s,", name=one_line(full_name))]
+    out += _cycle_section(words, reminders, base_url)
     if total:
         out += ["", ngettext("Ngày %(day)s, %(num)d hồ sơ trong phạm vi phụ trách của ông/bà đã quá thời hạn xử lý:",
                              "Ngày %(day)s, %(num)d hồ sơ trong phạm vi phụ trách của ông/bà đã quá thời hạn xử lý:",
@@ -406,6 +439,21 @@ def _line_block(words: _Words, line: Line, base_url: str) -> list[str]:
              name=one_line(line.full_name), number=mask_number(line.national_id)), waiting]
     out += ["  " + _("Cần làm: %(reason)s", reason=words.reason(line.reason))] if line.reason else []
     return out + [f"  {base_url}/cases/{line.case_id}"]
+
+
+def _cycle_section(words: _Words, reminders: list[CycleRow], base_url: str) -> list[str]:
+    if not reminders:
+        return []
+    _ = words
+    out = ["", words.text(CYCLE_HEADING)]
+    for row in reminders:
+        said = words.text(CYCLE_REMINDERS[row.stage]) % {
+            "month": written(row.month, "month", words.language), "provider": one_line(row.provider_name),
+            "day": written(row.due_before, "day", words.language)}
+        link = (f"{base_url}/payments/{row.list_id}" if row.list_id is not None
+                else f"{base_url}/payments?month={row.month:%Y-%m}")
+        out += ["- " + (_("QUÁ HẠN: %(reminder)s", reminder=said) if row.overdue else said), f"  {link}"]
+    return out
 
 
 def _refused_section(words: _Words, refused: list[Refusal], base_url: str) -> list[str]:

@@ -1,5 +1,6 @@
-"""What a user's home page shows: their queues with counts, the proposals waiting on them, and
-their communes' share paid by account. A fixed number of statements whatever the scope's size.
+"""What a user's home page shows: their queues with counts, the proposals waiting on them, their
+communes' share paid by account and, for the province's officers and supervisors, where the
+payment cycle stands. A fixed number of statements whatever the scope's size.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from cases.access import proposal_scope, scoped_cases
 from cases.calendar import working_calendar
 from cases.case_counts import capped_count, state_counts
 from cases.models import Case, Proposal, ProposalStatus, User
+from cases.payments.cycle import cycle_of, follows_cycle
 from cases.queue_filters import QueueFilter, conditions
 from cases.reports.figures import Target
 from cases.reports.monthly import notices_for
@@ -33,6 +35,9 @@ class Home:
     account_share: float | None         # None: nobody receiving a benefit yet
     target: Target | None = None        # the target in force today for the user's province or commune
     report_notices: tuple = ()          # last month's reports not signed yet (supervisors: cases.reports.monthly)
+    # Each provider's month where it stands (cases.payments.cycle): the province's officers and
+    # supervisors, who draft and sign the lists; commune users have no part in it.
+    payment_cycle: tuple = ()
 
 
 def account_share(by_state: dict[CaseState, int]) -> float | None:
@@ -55,11 +60,13 @@ def home_of(session: Session, user: User, today: date) -> Home:
     deciding = user.role is Role.SUPERVISOR
     mine, others, scheduled = session.execute(
         select(func.count(case((and_(pending, Proposal.proposed_by_id == user.id), 1))),
-               func.count(case((and_(pending, Proposal.proposed_by_id != user.id), 1))),
+               # The system's proposals (no proposer) wait on every supervisor.
+               func.count(case((and_(pending, func.coalesce(Proposal.proposed_by_id, 0) != user.id), 1))),
                func.count(case((Proposal.status == ProposalStatus.SCHEDULED, 1))))
         .where(proposal_scope(user), Proposal.status.in_((ProposalStatus.PENDING, ProposalStatus.SCHEDULED)))).one()
     return Home(by_state, over, soon, mine, others if deciding else 0, scheduled, account_share(by_state),
-                _target(session, user, today), tuple(notices_for(session, user, today)))
+                _target(session, user, today), tuple(notices_for(session, user, today)),
+                tuple(cycle_of(session, user.province_id, today)) if follows_cycle(user) else ())
 
 
 def _target(session: Session, user: User, today: date) -> Target | None:

@@ -153,6 +153,8 @@ def test_the_supervisor_approves_with_the_decision_number(app, people, cases, ma
     assert "chưa có số quyết định" in text_of(refused)
     assert case_row(absent)["status"] is S.ACCOUNT_OPENING
 
+    # It waits on every supervisor: the home page counts it among those to decide.
+    assert 'Đề xuất tôi cần quyết định</a> <span class="n">1</span>' in text_of(supervisor.get("/"))
     inbox = text_of(supervisor.get("/proposals"))
     assert "Hệ thống (theo dõi chi trả)" in inbox and "Lò Văn absent" in inbox
 
