@@ -166,13 +166,20 @@ def demo_load(case_count):
     click.echo("Demo logins (username / password):")
     for username, password, what in logins:
         click.echo(f"  {username:<22} {password:<20} {what}")
-    from demo.province import BINH_GIA
+    from demo.province import BINH_GIA, LANG_SON
     from demo.sample_lists import write_samples
 
     written = write_samples(db.session, commune_by_code(db.session, BINH_GIA), Path(current_app.instance_path) / "demo-lists")
     click.echo("Lists to try the import on (Danh sách nhập/xuất → tải lên):")
     for path in written:
         click.echo(f"  {path}")
+    from demo.payments import write_return
+
+    folder = Path(current_app.instance_path) / "demo-lists"
+    returned = write_return(db.session, province_by_code(db.session, LANG_SON), folder)
+    if returned is not None:
+        click.echo("The bank's return for last month's signed list (Chi trả → tháng trước → Kết quả chi trả):")
+        click.echo(f"  {returned}")
 
 
 @bench.command("generate")

@@ -215,7 +215,8 @@ class CaseHistories:
             "status": status.value, "proposed_by_id": officer.user_id, "proposed_at": proposed_at,
             "decided_by_id": decided_by, "decided_at": decided_at, "decision_reason": decision_reason,
             # history's decisions took effect when approved (no decision waits for a later month)
-            "takes_effect_on": None, "settled_at": None, "not_applied_reason": None}))
+            "takes_effect_on": None, "settled_at": None, "not_applied_reason": None,
+            "raised_by": None}))       # an officer proposed it, not a job
         self._record(proposed_at, officer, "proposal.create", case["id"], proposal,
                      canonical({"trigger": trigger, "state": case["status"], "data": payload}), note)
         return proposal

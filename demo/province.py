@@ -14,6 +14,7 @@ from cases.models import Case, Commune, Province, User
 from cases.organisation import commune_by_code, ensure_villages, province_by_code
 from cases.roles import Role
 from cases.users import create_user
+from demo.payments import sign_last_month
 from demo.people import village_names
 from demo.places import ensure_province_providers
 from demo.synthetic import GenerationReport, generate
@@ -44,8 +45,9 @@ DEMO_USERS = (
 def load_demo(session: Session, case_count: int = 5000) -> list[tuple[str, str, str]]:
     """Set up Lạng Sơn for a demo; returns the demo logins as (username, password, description).
 
-    Idempotent: villages, providers and users are added only if missing, and cases only while
-    the province has none. Flushes, never commits.
+    Idempotent: villages, providers and users are added only if missing, cases only while the
+    province has none, and last month's list of its busiest bank signed only while no bank's list
+    of that month is. Flushes, never commits.
     """
     province = province_by_code(session, LANG_SON)
     communes = list(province.communes)
@@ -56,6 +58,8 @@ def load_demo(session: Session, case_count: int = 5000) -> list[tuple[str, str, 
     load_demo_targets(session, province)
     if not _has_cases(session, province):
         demo_cases(session, communes, case_count)
+    # Last month's signed list: this month's draft shows its differences, and its return can be imported.
+    sign_last_month(session, province)
     return [(username, password, description) for username, password, _, _, _, description in DEMO_USERS]
 
 

@@ -60,6 +60,12 @@ def test_draft_check_sign_and_download(make_user, make_case, make_client):
     again = post(officer, "/payments/draft", {"provider": provider_id(), "month": "2027-01"})
     assert "đã được ký duyệt" in text_of(officer.get(again.headers["Location"]))
     assert db.session.scalars(select(PaymentList.id)).all() == [plist.id]
+    assert db.session.get(PaymentList, plist.id).sent_at is not None           # the first download sent it
+
+    # February's draft against January's signed list: nothing changed, and it says so in words.
+    february = officer.get(post(officer, "/payments/draft", {"provider": provider_id(), "month": "2027-02"})
+                           .headers["Location"])
+    assert "Không thay đổi: 3" in text_of(february) and "LineChange" not in text_of(february)
 
 
 def test_only_the_provinces_users_see_the_lists(make_user, make_client):

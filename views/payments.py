@@ -159,7 +159,8 @@ def workbook(list_id: int):
 
 @bp.app_context_processor
 def _labels():
-    from cases.payments.workbook import CHANGE_LABELS, REASON_LABELS
+    from cases.payments.workbook import CHANGE_LABELS, REASON_LABELS, SAME_LABEL
 
-    return {"change_label": lambda value: str(CHANGE_LABELS.get(value, value)),
+    # A line the same as last month's is blank in the workbook; on screen its count is labelled.
+    return {"change_label": lambda value: str(CHANGE_LABELS.get(getattr(value, "value", value), SAME_LABEL)),
             "reason_label": lambda value: str(REASON_LABELS.get(value, value))}

@@ -63,6 +63,7 @@ CHANGE_LABELS = {
     LineChange.ACCOUNT_CHANGED.value: _l("Đổi tài khoản"),
     LineChange.AMOUNT_CHANGED.value: _l("Đổi mức chi trả"),
 }
+SAME_LABEL = _l("Không thay đổi")
 # Why a line is new or removed (the codes of cases.payments.lists); a code not here is shown as is.
 REASON_LABELS = {
     "first_list": _l("Danh sách đầu tiên của tổ chức chi trả"),
