@@ -212,6 +212,27 @@ def test_numbers_are_number_cells_with_their_formats(report, sheet):
     assert [sheet.cell(row=binh_gia, column=n).value for n in (1, 2)] == [1, "Xã Bình Gia"]
 
 
+def test_the_table_is_boxed_in_the_documents_font_its_total_in_bold(report, sheet):
+    total_at = FIRST_ROW + len(report.rows)
+    for row in sheet.iter_rows(min_row=FIRST_ROW, max_row=total_at, max_col=FIRST_DATA_COLUMN - 1 + len(COLUMNS)):
+        for cell in row:
+            assert cell.font.name == "Times New Roman" and cell.font.b == (cell.row == total_at), cell.coordinate
+            sides = (cell.border.left, cell.border.right, cell.border.top, cell.border.bottom)
+            assert {side.style for side in sides} == {"thin"}, cell.coordinate
+    assert sheet.cell(row=FIRST_ROW, column=2).alignment.wrap_text
+    assert sheet.cell(row=total_at, column=LETTER["all_receiving"]).number_format == "#,##0"
+    assert sheet.cell(row=total_at, column=LETTER["all_share"]).number_format == "0.0"
+
+
+def test_with_no_commune_the_total_is_the_stored_numbers():
+    report = replace(build_report(), rows=())
+    sheet = load_workbook(BytesIO(report_workbook(report))).active
+    total = [sheet.cell(row=FIRST_ROW, column=LETTER[key]) for key in ("btxh_receiving", "all_share")]
+    assert [(c.data_type, c.value) for c in total] == [("n", 2520), ("n", 29.8)]
+    assert sheet.cell(row=FIRST_ROW, column=2).value == "Tổng cộng"
+    assert sheet.cell(row=FIRST_ROW + 2, column=1).value == "Ghi chú:"
+
+
 def test_texts_in_the_words_of_the_letters(sheet):
     binh_gia, tan_van, empty = FIRST_ROW, FIRST_ROW + 1, FIRST_ROW + 2
     assert sheet.cell(row=binh_gia, column=LETTER["band"]).value == "Cao"

@@ -8,6 +8,7 @@ month not recorded yet (`cases.reports.month_counts`).
 from __future__ import annotations
 
 import math
+import operator
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,6 +26,7 @@ from cases.reports.figures import (ALREADY_MET, GROUPS, NO_TARGET, NOBODY_RECEIV
                                    TrendPoint, share)
 from cases.reports.month_counts import Scope, as_of_statement, counts_at
 from cases.reports.periods import Period, add_months
+from cases.sheets.collector import collector_paused
 
 COUNTRY_CODE = "VN"
 TREND_MONTHS = 12
@@ -77,7 +79,13 @@ class Months:
 
     @property
     def all(self) -> list[date]:
-        return sorted({self.end, self.previous, self.pace_from, *self.trend})
+        return sorted({*self.judged, *self.trend})
+
+    @property
+    def judged(self) -> set[date]:
+        """The months a row is judged at (its share, change and pace); the trend's others are only
+        the unit's, so a commune's tally keeps only these."""
+        return {self.end, self.previous, self.pace_from}
 
 
 def scope_of(unit: Unit) -> Scope:
@@ -97,18 +105,20 @@ _ZERO = (0, 0, 0, 0, 0)
 
 class _Tally:
     """One commune's (or the unit's) counts: (group, month) → (receiving, with account, paid by
-    account, paid in cash, suspended)."""
+    account, paid in cash, suspended), "all" the two groups together."""
 
     def __init__(self):
         self.at: dict[tuple[str, date], tuple[int, ...]] = {}
 
     def add(self, group: str, month: date, numbers) -> None:
-        before = self.at.get((group, month), _ZERO)
-        self.at[(group, month)] = tuple(a + b for a, b in zip(before, numbers))
+        """Adds to `group` and to both groups together (summed once here, rather than at each of
+        the dozen readings of a row)."""
+        numbers = tuple(numbers)
+        for key in ((group, month), ("all", month)):
+            before = self.at.get(key)
+            self.at[key] = numbers if before is None else tuple(map(operator.add, before, numbers))
 
     def numbers(self, group: str, month: date) -> tuple[int, ...]:
-        if group == "all":
-            return tuple(a + b for a, b in zip(self.numbers("btxh", month), self.numbers("ncc", month)))
         return self.at.get((group, month), _ZERO)
 
     def pair(self, group: str, month: date) -> tuple[int, int]:
@@ -122,33 +132,43 @@ class _Tally:
 
 
 def produce_report(session: Session, period: Period, unit: Unit, now: datetime | None = None) -> Report:
-    """The report for `period` and `unit`, counted as of the end of the period."""
-    months = Months.of(period)
-    tallies: dict[int, _Tally] = defaultdict(_Tally)
-    total = _Tally()
-    for month, rows in counts_at(session, months.all, scope_of(unit)).items():
-        for commune_id, group, _province_id, *numbers in rows:
-            tallies[commune_id].add(group, month, numbers)
-            total.add(group, month, numbers)
-    communes = _communes(session, unit)
-    provinces = sorted({c.province_id for c in communes}) if unit.kind == "country" else [unit.province_id]
-    in_force = targets_.targets_in_force(session, provinces, period.last_day)
-    limits = {p: targets_.thresholds(session, p) for p in provinces}
-    judge = _Judge(months)
-    empty = _Tally()
-    rows = [judge.row(commune.id, commune.code, commune.name, tallies.get(commune.id, empty),
-                      in_force.for_commune(commune.province_id, commune.id), limits[commune.province_id])
-            for commune in communes]
-    province_limits = limits[unit.province_id] if unit.province_id else targets_.thresholds(session, 0)
-    unit_target = in_force.for_commune(unit.province_id, None) if unit.kind == "province" else (
-        rows[0].target if unit.kind == "commune" and rows else None)
-    total_row = judge.row(None, unit.code, unit.name, total, unit_target, province_limits)
-    trend = tuple(TrendPoint(month, *total.pair("all", month)) for month in months.trend)
-    return Report(
-        period=period.code, unit_kind=unit.kind, unit_id=unit.id or 0, unit_code=unit.code, unit_name=unit.name,
-        province_id=unit.province_id or 0, province_name=unit.province_name, as_of=period.as_of,
-        produced_at=now or utcnow(), rows=tuple(rows), total=total_row, trend=trend,
-        thresholds=province_limits)
+    """The report for `period` and `unit`, counted as of the end of the period.
+
+    The collector is paused throughout (cases.sheets.collector): a country's report reads some
+    80,000 counted rows and makes thousands of tallies and rows, none of them cyclic, which would
+    otherwise set off full collections of the whole heap.
+    """
+    with collector_paused():
+        months = Months.of(period)
+        tallies: dict[int, _Tally] = defaultdict(_Tally)
+        total = _Tally()
+        judged = months.judged
+        for month, rows in counts_at(session, months.all, scope_of(unit)).items():
+            if month in judged:
+                for commune_id, group, _province_id, *numbers in rows:
+                    tallies[commune_id].add(group, month, numbers)
+            for group in {row[1] for row in rows}:       # the unit's: each column of a month's rows summed at once
+                _commune_ids, _groups, _province_ids, *numbers = zip(*(row for row in rows if row[1] == group))
+                total.add(group, month, map(sum, numbers))
+        communes = _communes(session, unit)
+        provinces = sorted({c.province_id for c in communes}) if unit.kind == "country" else [unit.province_id]
+        in_force = targets_.targets_in_force(session, provinces, period.last_day)
+        limits = {p: targets_.thresholds(session, p) for p in provinces}
+        judge = _Judge(months)
+        empty = _Tally()
+        rows = [judge.row(commune.id, commune.code, commune.name, tallies.get(commune.id, empty),
+                          in_force.for_commune(commune.province_id, commune.id), limits[commune.province_id])
+                for commune in communes]
+        province_limits = limits[unit.province_id] if unit.province_id else targets_.thresholds(session, 0)
+        unit_target = in_force.for_commune(unit.province_id, None) if unit.kind == "province" else (
+            rows[0].target if unit.kind == "commune" and rows else None)
+        total_row = judge.row(None, unit.code, unit.name, total, unit_target, province_limits)
+        trend = tuple(TrendPoint(month, *total.pair("all", month)) for month in months.trend)
+        return Report(
+            period=period.code, unit_kind=unit.kind, unit_id=unit.id or 0, unit_code=unit.code, unit_name=unit.name,
+            province_id=unit.province_id or 0, province_name=unit.province_name, as_of=period.as_of,
+            produced_at=now or utcnow(), rows=tuple(rows), total=total_row, trend=trend,
+            thresholds=province_limits)
 
 
 class _Judge:

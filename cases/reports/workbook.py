@@ -7,16 +7,21 @@ numbers A, B, 1, 2, ...), a total row of formulas Excel recalculates, a footer d
 column, and the signature block. It prints on A4 landscape, fitted to the page's width, with the
 header rows repeated on every page.
 
-A normal (not write-only) openpyxl workbook, for the merged cells and the print titles; the cells
-of the table share a handful of style arrays copied onto them, which keeps a country's 3,321 rows
-quick to build.
+A normal (not write-only) openpyxl workbook holds what is around the table — the heading, the
+merged two-line header, the footer, the signatures, the print settings — its cells sharing a
+handful of style arrays copied onto them. The table's rows (a country's 3,321 communes, and the
+total) are written as the sheet's XML directly and set in place as the workbook is saved: openpyxl
+makes and writes each cell through ElementTree (lxml is not installed), some 12 µs a cell — 0.9 s
+for a country's 73,000 cells, most of its report's time — where a formatted string takes a
+fraction of one. They are written as openpyxl writes a cell (an inline string, the index of its
+style array, a number as `%.16g`), and tests/test_report_workbook.py reads them back with openpyxl.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, datetime
 from io import BytesIO
+from xml.sax.saxutils import escape
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from flask_babel import force_locale, gettext as _
@@ -45,8 +50,6 @@ RIGHT_BLOCK = (WIDTH - 7, WIDTH)         # columns of the national heading and o
 FONT_NAME = "Times New Roman"            # the font of Vietnamese administrative documents
 _WIDTHS = {COUNT: 11.5, SHARE: 8.5}        # in characters, by kind; a few columns by key
 _KEY_WIDTHS = {"change": 11, "target_due_on": 11.5, "met": 9.5, "band": 12, "projected": 15}
-# A formula cell as openpyxl writes it, its result empty: the column's letters, and the empty result.
-_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+)\d+"[^>]*><f>[^<]*</f>(<v\s*/>)')
 _UNIT_PREFIXES = ("Thành phố ", "Tỉnh ", "Xã ", "Phường ", "Đặc khu ", "Thị trấn ", "Huyện ", "Quận ")
 
 
@@ -61,11 +64,11 @@ def report_workbook(report: Report, language: str = "vi") -> bytes:
         looks = _Looks(sheet)
         _heading(sheet, looks, report, period, language)
         _table_header(sheet, looks)
-        total_row, cached = _table(sheet, looks, report, language)
-        after = _footer(sheet, looks, total_row + 2)
+        table = _table(sheet, looks, report, language)
+        after = _footer(sheet, looks, FIRST_ROW + len(report.rows) + 2)
         _signatures(sheet, looks, report, after + 1, language)
         _page_setup(sheet)
-        return _saved(book, report.produced_at, lambda xml: _with_cached_totals(xml, total_row, cached))
+        return _saved(book, report.produced_at, lambda xml: _with_table(xml, table))
 
 
 def _saved(book: Workbook, moment: datetime, rewrite_sheet: Callable[[bytes], bytes]) -> bytes:
@@ -79,26 +82,10 @@ def _saved(book: Workbook, moment: datetime, rewrite_sheet: Callable[[bytes], by
     return out.getvalue()
 
 
-def _with_cached_totals(xml: bytes, total_at: int, cached: dict[str, object]) -> bytes:
-    """The sheet's XML with the stored totals as the cached results of the total row's formulas.
-
-    openpyxl writes a formula with an empty result, which Excel and LibreOffice recalculate on
-    opening; a reader that does not calculate (a phone's preview, python-calamine, a province
-    merging the communes' files) would see blank totals. The totals it gets are the report's own,
-    which the formulas compute (tests/test_report_workbook.py).
-    """
-    start = xml.find(b'<row r="%d"' % total_at)
-    end = xml.find(b"</row>", start)
-    if start < 0 or end < 0:
-        return xml
-
-    def filled(found: re.Match) -> bytes:
-        value = cached.get(found[1].decode())
-        if value is None:
-            return found[0]
-        return found[0][:found.start(2) - found.start(0)] + b"<v>%s</v>" % str(value).encode()
-
-    return xml[:start] + _FORMULA_CELL.sub(filled, xml[start:end]) + xml[end:]
+def _with_table(xml: bytes, table: bytes) -> bytes:
+    """The sheet's XML with the table's rows after the header's last row (the columns' numbers)."""
+    header_end = xml.index(b"</row>", xml.index(b'<row r="%d"' % (FIRST_ROW - 1))) + len(b"</row>")
+    return xml[:header_end] + table + xml[header_end:]
 
 
 class _SteadyZip(ZipFile):
@@ -165,26 +152,14 @@ class _Looks:
         return scratch._style
 
 
-def _text(sheet: Worksheet, value, look, row: int | None = None, column: int | None = None) -> Cell:
-    """A text cell that is never a formula (cases.sheets.writer), styled; None and "" stay empty.
-    Placed at (row, column) when given."""
+def _text(sheet: Worksheet, value, look) -> Cell:
+    """A text cell that is never a formula (cases.sheets.writer), styled; None and "" stay empty."""
     made = text_cell(sheet, value if value != "" else None) or Cell(sheet)
     quoted = made.quotePrefix              # text_cell's mark that the text must stay text
     made._style = StyleArray(look)
     if quoted:
         made.quotePrefix = True
-    if row is not None:
-        made.row, made.column = row, column
-        sheet._cells[(row, column)] = made
     return made
-
-
-def _number(sheet: Worksheet, value, look, row: int, column: int) -> None:
-    """A number (int or Decimal; None: an empty cell) at (row, column), styled."""
-    made = Cell(sheet, row=row, column=column, style_array=look)
-    if value is not None:
-        made._value = value                # data_type is already "n"; skips openpyxl's type sniffing
-    sheet._cells[(row, column)] = made
 
 
 def _line(sheet: Worksheet, row: int, span: tuple[int, int], value, look) -> None:
@@ -256,42 +231,100 @@ def _table_header(sheet: Worksheet, looks: _Looks) -> None:
         sheet.column_dimensions[get_column_letter(FIRST_DATA_COLUMN + n)].width = width
 
 
-def _table(sheet: Worksheet, looks: _Looks, report: Report, language: str) -> tuple[int, dict[str, object]]:
-    """The communes' rows and the total's; returns the total's row number and the stored values
-    of its formulas (by column letter)."""
+def _table(sheet: Worksheet, looks: _Looks, report: Report, language: str) -> bytes:
+    """The communes' rows and the total's, as the sheet's XML."""
     read = columns_.reader(language)
-    plan = [(FIRST_DATA_COLUMN + n, column, column.kind in (COUNT, SHARE),
+    cells = _Cells(sheet)
+    plan = [(get_column_letter(FIRST_DATA_COLUMN + n), column, column.kind in (COUNT, SHARE),
              looks.numbers.get(column.key, looks.centred)) for n, column in enumerate(COLUMNS)]
-    for at, row in enumerate(report.rows, FIRST_ROW):
-        _number(sheet, at - FIRST_ROW + 1, looks.centred, at, 1)
-        _text(sheet, row.name, looks.name, at, 2)
-        for place, column, numeric, look in plan:
-            if numeric:
-                _number(sheet, read(row, column), look, at, place)
-            else:
-                _text(sheet, read(row, column), look, at, place)
-    total_at = FIRST_ROW + len(report.rows)
-    cached = _total(sheet, looks, report.total, total_at, _total_formulas(total_at, len(report.rows)), language)
-    return total_at, cached
+    rows = []
+    for number, row in enumerate(report.rows, 1):
+        at = FIRST_ROW + number - 1
+        line = [f'<row r="{at}"><c r="A{at}"', cells.number(number, looks.centred),
+                f'<c r="B{at}"', cells.text(row.name, looks.name)]
+        for letter, column, numeric, look in plan:
+            value = read(row, column)
+            line.append(f'<c r="{letter}{at}"')
+            line.append(cells.number(value, look) if numeric else cells.text(value, look))
+        line.append("</row>")
+        rows.append("".join(line))
+    rows.append(_total(cells, looks, report.total, FIRST_ROW + len(report.rows), len(report.rows), language))
+    return "".join(rows).encode()
 
 
-def _total(sheet: Worksheet, looks: _Looks, total: Row, at: int, formulas: dict[str, str],
-           language: str) -> dict[str, object]:
-    """The total row; returns the stored value of each formula's column, by column letter."""
-    _text(sheet, None, looks.total_centred, at, 1)
-    _text(sheet, str(columns_.TOTAL_LABEL), looks.total_name, at, 2)
-    cached = {}
+def _total(cells: _Cells, looks: _Looks, total: Row, at: int, communes: int, language: str) -> str:
+    """The total row: a formula for each count and share, the report's own total stored as its result.
+
+    Excel and LibreOffice recalculate the formulas on opening; a reader that does not calculate (a
+    phone's preview, python-calamine, a province merging the communes' files) shows the stored
+    results, and would show blank totals without them. They are what the formulas compute
+    (tests/test_report_workbook.py).
+    """
+    formulas = _total_formulas(at, communes)
+    line = [f'<row r="{at}"><c r="A{at}"', cells.text(None, looks.total_centred),
+            f'<c r="B{at}"', cells.text(str(columns_.TOTAL_LABEL), looks.total_name)]
     for n, column in enumerate(COLUMNS):
-        place = FIRST_DATA_COLUMN + n
+        line.append(f'<c r="{get_column_letter(FIRST_DATA_COLUMN + n)}{at}"')
+        stored = column.read(total, language)
         if column.key in formulas:           # a formula of ours, never text from people
-            sheet._cells[(at, place)] = Cell(sheet, row=at, column=place, value=formulas[column.key],
-                                             style_array=looks.total_numbers[column.key])
-            cached[get_column_letter(place)] = column.read(total, language)
+            line.append(cells.formula(formulas[column.key], stored, looks.total_numbers[column.key]))
         elif column.kind in (COUNT, SHARE):
-            _number(sheet, column.read(total, language), looks.total_numbers[column.key], at, place)
+            line.append(cells.number(stored, looks.total_numbers[column.key]))
         else:
-            _text(sheet, column.read(total, language), looks.total_centred, at, place)
-    return cached
+            line.append(cells.text(stored, looks.total_centred))
+    line.append("</row>")
+    return "".join(line)
+
+
+class _Cells:
+    """A table cell's XML after its reference (`<c r="C11"`), as openpyxl writes the cell; its
+    style array by its index in the workbook's cell styles, where openpyxl would put it."""
+
+    def __init__(self, sheet: Worksheet):
+        self.sheet = sheet
+        self._styles: dict[tuple[int, bool], int] = {}
+        self._texts: dict[tuple[str | None, int], str] = {}
+
+    def number(self, value, look: StyleArray) -> str:
+        """A number (int or Decimal; None: an empty cell)."""
+        if value is None:
+            return f' s="{self._style(look)}" t="n" />'
+        return f' s="{self._style(look)}" t="n"><v>{"%.16g" % value}</v></c>'
+
+    def text(self, value, look: StyleArray) -> str:
+        """A text cell as text_cell makes it (cases.sheets.writer): never a formula, quote-prefixed
+        when it begins like one; None and "" an empty cell. Each distinct text of a look is made
+        once (a column's few words, over thousands of rows)."""
+        key = (value, id(look))
+        if key not in self._texts:
+            self._texts[key] = self._text(value, look)
+        return self._texts[key]
+
+    def formula(self, formula: str, stored, look: StyleArray) -> str:
+        """`formula` ("=SUM(...)"), `stored` its result (None: none)."""
+        result = "<v />" if stored is None else f"<v>{stored}</v>"
+        return f' s="{self._style(look)}"><f>{escape(formula[1:])}</f>{result}</c>'
+
+    def _text(self, value, look: StyleArray) -> str:
+        made = text_cell(self.sheet, value if value != "" else None)
+        if made is None:
+            return f' s="{self._style(look)}" t="n" />'
+        style, text = self._style(look, bool(made.quotePrefix)), made.value
+        if not text:                          # nothing left once illegal characters are gone
+            return f' s="{style}" t="inlineStr" />'
+        preserve = ' xml:space="preserve"' if text.strip() and text != text.strip() else ""
+        return f' s="{style}" t="inlineStr"><is><t{preserve}>{escape(text)}</t></is></c>'
+
+    def _style(self, look: StyleArray, quoted: bool = False) -> int:
+        """The look's index among the workbook's cell styles (a cell's `s`), added there as openpyxl
+        adds a cell's style when it writes the cell; quote-prefixed when `quoted`."""
+        key = (id(look), quoted)
+        if key not in self._styles:
+            if quoted:
+                look = StyleArray(look)
+                look.quotePrefix = True
+            self._styles[key] = self.sheet.parent._cell_styles.add(look)
+        return self._styles[key]
 
 
 def _total_formulas(total_at: int, communes: int) -> dict[str, str]:
