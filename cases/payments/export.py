@@ -22,10 +22,16 @@ def list_workbook(session: Session, plist: PaymentList, signer: User | None = No
         provider_name=provider.name, provider_short_name=provider.short_name, province_name=provider.province.name,
         month=plist.month, cut_off_at=plist.cut_off_at, signed_by=signer.full_name if signer else None,
         signed_at=signed_at or plist.signed_at, totals=plist.totals_dict, list_id=plist.id)
-    lines = session.scalars(select(PaymentLine).where(PaymentLine.list_id == plist.id).order_by(PaymentLine.id))
-    rows = (LineRow(line.case_id, line.full_name, line.national_id, communes.get(line.commune_id, ""),
-                    line.policy_group, line.in_cash, line.account_holder_name, line.account_number,
-                    line.monthly_amount, line.arrears_amount, line.amount, line.change.value, line.reason)
-            for line in lines)
+    # Rows on the connection, not ORM objects: a list holds 100,000 lines.
+    lines = session.connection().execute(
+        select(PaymentLine.case_id, PaymentLine.full_name, PaymentLine.national_id, PaymentLine.commune_id,
+               PaymentLine.policy_group, PaymentLine.in_cash, PaymentLine.account_holder_name,
+               PaymentLine.account_number, PaymentLine.monthly_amount, PaymentLine.arrears_amount, PaymentLine.amount,
+               PaymentLine.change, PaymentLine.reason)
+        .where(PaymentLine.list_id == plist.id).order_by(PaymentLine.id))
+    rows = (LineRow(case_id, name, national_id, communes.get(commune_id, ""), group, in_cash, holder, account,
+                    monthly, arrears, amount, change.value, reason)
+            for (case_id, name, national_id, commune_id, group, in_cash, holder, account, monthly, arrears, amount,
+                 change, reason) in lines)
     layout = json.loads(provider.file_layout) if provider.file_layout else None
     return payment_list_workbook(header, rows, layout)
