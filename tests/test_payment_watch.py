@@ -114,12 +114,18 @@ def test_three_unpaid_months_raise_exactly_one_proposal(app, people, cases):
     assert len(suspensions(absent)) == 1
 
 
-def test_a_rejected_run_is_not_raised_again_until_a_new_run(app, people, cases, make_client):
-    absent = cases["absent"]
+@pytest.fixture
+def proposed(app, people, cases) -> Proposal:
+    """July to September unpaid for the absent one, and the watcher's proposal after September's return."""
     for n in range(3):
-        month_paid(app, people, add_months(JULY, n), {absent: UNPAID})
+        month_paid(app, people, add_months(JULY, n), {cases["absent"]: UNPAID})
     watch(add_months(JULY, 2))
-    [proposal] = suspensions(absent)
+    [proposal] = suspensions(cases["absent"])
+    return proposal
+
+
+def test_a_rejected_run_is_not_raised_again_until_a_new_run(app, people, cases, proposed, make_client):
+    absent, proposal = cases["absent"], proposed
     supervisor = make_client(people["supervisor"])
     page = supervisor.get(f"/cases/{absent}")
     supervisor.post(f"/proposals/{proposal.id}/reject",
@@ -136,12 +142,8 @@ def test_a_rejected_run_is_not_raised_again_until_a_new_run(app, people, cases, 
     assert suspensions(absent)[1].reason.startswith("Không nhận trợ cấp 3 tháng liên tục (12/2026, 01/2027, 02/2027)")
 
 
-def test_the_supervisor_approves_with_the_decision_number(app, people, cases, make_client):
-    absent = cases["absent"]
-    for n in range(3):
-        month_paid(app, people, add_months(JULY, n), {absent: UNPAID})
-    watch(add_months(JULY, 2))
-    [proposal] = suspensions(absent)
+def test_the_supervisor_approves_with_the_decision_number(app, people, cases, proposed, make_client):
+    absent, proposal = cases["absent"], proposed
     supervisor = make_client(people["supervisor"])
 
     page = supervisor.get(f"/cases/{absent}")
