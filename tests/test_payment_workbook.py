@@ -14,6 +14,7 @@ from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
 
 from bench.payments import measure_payment_workbook
 from cases.models.payments import LineChange
@@ -131,6 +132,55 @@ def test_odd_text_from_people_stays_text(typed, kept):
     row = _by_key(body[0])
     for key in ("full_name", "account_holder_name", "national_id", "account_number"):
         assert (row[key].value, row[key].data_type) == (kept, "s"), key
+
+
+@pytest.mark.parametrize("typed", ["=1+1", "+84 912 345 678", "@SUM(A1)", "-", " Lê & <Văn> ", "#N/A", "0001"])
+def test_text_from_people_reads_back_exactly_as_typed_in_both_readers(typed):
+    """The app's own importer reads with python-calamine: a provider's file sent back must give the
+    same text, on both sheets of lines; one that begins like a formula is quote-prefixed for Excel."""
+    lines = [replace(LINES[0], full_name=typed, account_number=typed)]
+    data = payment_list_workbook(_header(totals={}), lines)
+    book = load_workbook(BytesIO(data))
+    calamine = CalamineWorkbook.from_filelike(BytesIO(data))
+    for title, name_column, account_column in (("Danh sách chi trả", 2, 6), ("Thay đổi", 2, 7)):
+        _, body = _table(book[title], "STT")
+        name, account = body[0][name_column], body[0][account_column]
+        assert (name.value, name.data_type, account.value, account.data_type) == (typed, "s", typed, "s"), title
+        assert name.quotePrefix == typed.startswith(("=", "+", "-", "@")), title
+        read = calamine.get_sheet_by_name(title).to_python()
+        assert (read[name.row - 1][name_column], read[name.row - 1][account_column]) == (typed, typed), title
+
+
+def test_every_sheet_reads_the_same_in_openpyxl_and_calamine():
+    """Every row the same in both readers (calamine sizes a sheet by the range it declares), money
+    and counts as numbers, IDs and accounts as text with their zeros."""
+    first = [replace(line, change="new", reason="first_list") for line in LINES if line.amount > 0]
+    for lines in (LINES, first):
+        data = payment_list_workbook(_header(), lines)
+        calamine = CalamineWorkbook.from_filelike(BytesIO(data))
+        for sheet in load_workbook(BytesIO(data)):
+            expected = [["" if value is None else value for value in row] for row in sheet.iter_rows(values_only=True)]
+            assert calamine.get_sheet_by_name(sheet.title).to_python() == expected, sheet.title
+        changes = calamine.get_sheet_by_name("Thay đổi").to_python()
+        assert [row[3] for row in changes[8:]] == [line.national_id for line in lines if line.change != "same"]
+        assert all(isinstance(row[10], float) for row in changes[8:])
+
+
+def test_sheet_two_has_money_as_numbers_and_names_as_text():
+    changed = [replace(line, full_name=FORMULA_NAME) if line.case_id == 106 else line for line in LINES]
+    _, body = _table(_book(lines=changed)["Thay đổi"], "STT")
+    assert {(c.data_type, c.number_format) for row in body for c in row[8:11]} == {("n", "#,##0")}
+    renamed = next(row for row in body if row[1].value == 106)
+    assert (renamed[2].value, renamed[2].data_type, renamed[2].quotePrefix) == (FORMULA_NAME, "s", True)
+
+
+def test_headings_stay_in_view_and_columns_keep_their_widths():
+    book = _book()
+    assert [sheet.freeze_panes for sheet in book] == ["A8", "A9", "A8"]
+    lines_sheet = book["Danh sách chi trả"]
+    assert [lines_sheet.column_dimensions[letter].width for letter in "ACGL"] == [6, 26, 19, 16]
+    assert book["Thay đổi"].column_dimensions["M"].width == 38
+    assert book["Tổng hợp"].column_dimensions["B"].width == 26
 
 
 def test_no_cell_of_the_workbook_is_a_formula():

@@ -6,35 +6,36 @@ totals the provider checks its own sums against), "Thay đổi" (the differences
 month, each with its reason in words) and "Tổng hợp" (counts and sums per commune and policy
 group, for the Treasury transfer).
 
-Written through the house's writer (cases.sheets.writer) in openpyxl's write-only mode, so a
-100,000-line list streams to disk row by row: text from people (names, ID and account numbers) is
-always a text cell, never a number or a formula; money is a number formatted `#,##0`. The same
-header and lines always give the same bytes (every date inside the file is the list's own), so a
-signed list's stored workbook can be built again and compared with its SHA-256.
+The title blocks, headings, control totals and the summary are openpyxl's; the rows of the lines
+and of the differences (100,000 and more on a first list) are written as the sheets' XML
+(cases.sheets.xml_rows: openpyxl's own write of their 1,300,000 cells was most of the time, longer
+than writing the bare values), held in a temporary file until the workbook is saved, so memory
+stays flat. Text from people (names, ID and account numbers) is always a text cell, never a
+number, a formula or an error value; money is a number formatted `#,##0`. The same header and lines
+always give the same bytes (every date inside the file is the list's own), so a signed list's
+stored workbook can be built again and compared with its SHA-256.
 """
 from __future__ import annotations
 
-import shutil
 import unicodedata
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime
-from io import BytesIO
-from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.writer.excel import ExcelWriter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from cases.changes import to_local, written
 from cases.models.payments import LineChange
 from cases.sheets.collector import collector_paused
-from cases.sheets.writer import cell, text_cell
+from cases.sheets.writer import text_cell
+from cases.sheets.xml_rows import EMPTY, XmlCells, XmlRows, make_look, saved_workbook
 
 # The columns of the list, in order; a provider's layout renames them (never reorders or drops).
 PAYMENT_LIST_COLUMNS = ("stt", "case_id", "full_name", "national_id", "commune", "account_holder_name",
@@ -86,11 +87,9 @@ CHANGES_ORDER = (LineChange.NEW.value, LineChange.REMOVED.value, LineChange.ACCO
                  LineChange.AMOUNT_CHANGED.value)
 MONEY_FORMAT = "#,##0"
 TOTALS_COLUMN = 3                     # the control totals' labels sit under "Họ và tên", then count, sum
-_MONEY_KEYS = ("monthly_amount", "arrears_amount", "amount")
 _WIDTHS = {"stt": 6, "case_id": 10, "full_name": 26, "national_id": 15, "commune": 20, "account_holder_name": 24,
            "account_number": 19, "monthly_amount": 14, "arrears_amount": 13, "amount": 15, "policy_group": 8,
            "change": 16, "reason": 38}
-_ERROR_CODES = frozenset(ERROR_CODES)
 _BOLD = Font(bold=True)
 _TITLE = Font(bold=True, size=13)
 
@@ -156,16 +155,14 @@ def payment_list_workbook(header: ListHeader, lines: Iterable[LineRow], layout: 
         line's amount is negative, or a removed line has an amount.
     """
     headings = column_headings(layout)
-    with force_locale(language), collector_paused():
-        book = Workbook(write_only=True)
-        try:
-            tally = _Tally()
-            _paid_sheet(book, header, lines, headings, tally, language)
-            _changes_sheet(book, header, tally.changed, headings, language)
-            _summary_sheet(book, header, tally.communes, tally.totals, language)
-            return _saved(book, header.signed_at or header.cut_off_at)
-        finally:
-            _discard_temporary_files(book)
+    with force_locale(language), collector_paused(), ExitStack() as held:
+        book = Workbook()
+        book.remove(book.active)             # the sheets are made below, in their order
+        tally = _Tally()
+        paid = _paid_sheet(book, held, header, lines, headings, tally, language)
+        changed = _changes_sheet(book, held, header, tally.changed, headings, language)
+        _summary_sheet(book, header, tally.communes, tally.totals, language)
+        return saved_workbook(book, header.signed_at or header.cut_off_at, [paid, changed])
 
 
 # -- sheet 1: the list -----------------------------------------------------------------------------
@@ -190,26 +187,23 @@ class _Tally:
                 group["amount"] += line.amount
 
 
-def _paid_sheet(book: Workbook, header: ListHeader, lines: Iterable[LineRow], headings: dict[str, str],
-                tally: _Tally, language: str) -> None:
+def _paid_sheet(book: Workbook, held: ExitStack, header: ListHeader, lines: Iterable[LineRow],
+                headings: dict[str, str], tally: _Tally, language: str) -> XmlRows:
+    """Sheet 1, its table of the lines paid (returned, to be set in place when saved)."""
     sheet = book.create_sheet(_("Danh sách chi trả")[:31])
     block = _title_block(header, _("DANH SÁCH CHI TRẢ THÁNG %(month)s", month=written(header.month, "month", language)),
                          language)
-    _prepare(sheet, PAYMENT_LIST_COLUMNS, header_at=len(block) + 2)
-    for line in block:
-        sheet.append(line(sheet))
-    sheet.append([])
-    sheet.append([_bold(sheet, headings[key]) for key in PAYMENT_LIST_COLUMNS])
-    number, rows = 0, _Rows(sheet)
+    table = held.enter_context(_headed_table(sheet, block, PAYMENT_LIST_COLUMNS, headings))
+    rows = _Rows(table, PAYMENT_LIST_COLUMNS)
     for line in _checked(lines):
         if line.change != LineChange.SAME.value:
             tally.changed.append(line)
         if line.amount > 0:
-            number += 1
             tally.add_paid(line)
-            sheet.append(rows.paid(number, line))
+            rows.add(line)
     _check_totals(header.totals, tally.totals)
-    _totals_block(sheet, tally.totals)
+    _totals_block(sheet, tally.totals, table.next_row + 1)
+    return table
 
 
 def _checked(lines: Iterable[LineRow]) -> Iterator[LineRow]:
@@ -220,62 +214,46 @@ def _checked(lines: Iterable[LineRow]) -> Iterator[LineRow]:
 
 
 class _Rows:
-    """The rows of sheets 1 and 2, made as cheaply as the writer's rules allow (the time of a
-    100,000-line list is in openpyxl's per-cell work, so each row makes as few cell objects as it
-    can; a first list has every line on both sheets).
+    """The rows of sheets 1 and 2 as XML: each line's cells made by their kind, then set in the
+    sheet's columns (`keys`, in order), an empty one left out.
 
-    Text from people goes through the writer's gate (`cell`): a plain str that cannot be read as a
-    formula is appended as it is, and openpyxl writes it as a text cell (digits too: "0012345678"
-    stays text, zeros kept); anything else becomes a `text_cell`. Money needs a styled cell for its
-    format: three are made once and given each row's amounts, which is safe because a write-only
-    sheet writes a row out during `append` and never binds another value into a styled cell.
+    Text from people goes through the writer's gate (XmlCells.text, as text_cell): always an inline
+    string, so digits keep their zeros ("0012345678"), "=..." stays text (quote-prefixed) and "#N/A"
+    is no error value. Words a column repeats (a commune, a group, a change, a reason) are made once.
     """
 
-    def __init__(self, sheet: WriteOnlyWorksheet):
-        self.sheet = sheet
+    def __init__(self, table: XmlRows, keys: tuple[str, ...]):
+        self.table = table
+        self.cells = XmlCells(table.sheet)
+        self.money = make_look(table.sheet, number_format=MONEY_FORMAT)
+        self.columns = [(key, get_column_letter(n)) for n, key in enumerate(keys, 1)]
+        self.with_reason = "reason" in keys
         self.groups = {key: str(label) for key, label in GROUP_LABELS.items()}    # translated once
         self.changes = {key: str(label) for key, label in CHANGE_LABELS.items()}
         self.reasons: dict[tuple, str] = {}
-        self.money = tuple(_number(sheet, 0) for _ in _MONEY_KEYS)
 
-    def paid(self, number: int, line: LineRow) -> list:
-        sheet = self.sheet
-        return [number, line.case_id, _person_text(sheet, line.full_name), _person_text(sheet, line.national_id),
-                _person_text(sheet, line.commune_name), _person_text(sheet, line.account_holder_name),
-                _person_text(sheet, line.account_number), *self._amounts(line),
-                self.groups.get(line.policy_group, line.policy_group), self.changes.get(line.change)]
+    def add(self, line: LineRow) -> None:
+        """The line's row, numbered from 1 down the table."""
+        at = self.table.next_row
+        number, text, words, money = self.cells.number, self.cells.text, self.cells.label, self.money
+        cells = {"stt": number(at - self.table.first_row + 1), "case_id": number(line.case_id),
+                 "full_name": text(line.full_name), "national_id": text(line.national_id),
+                 "commune": words(line.commune_name), "account_holder_name": text(line.account_holder_name),
+                 "account_number": text(line.account_number), "monthly_amount": number(line.monthly_amount, money),
+                 "arrears_amount": number(line.arrears_amount, money), "amount": number(line.amount, money),
+                 "policy_group": words(self.groups.get(line.policy_group, line.policy_group)),
+                 "change": words(self.changes.get(line.change))}
+        if self.with_reason:
+            cells["reason"] = words(self._reason(line))     # an unknown code is shown as it came, as text
+        self.table.add("".join([f'<c r="{letter}{at}"{cells[key]}' for key, letter in self.columns
+                                if cells[key] is not EMPTY]))
 
-    def changed(self, number: int, line: LineRow) -> list:
-        sheet = self.sheet
-        return [number, line.case_id, _person_text(sheet, line.full_name), _person_text(sheet, line.national_id),
-                _person_text(sheet, line.commune_name), self.groups.get(line.policy_group, line.policy_group),
-                _person_text(sheet, line.account_holder_name), _person_text(sheet, line.account_number),
-                *self._amounts(line), self.changes.get(line.change), self._reason(line)]
-
-    def _amounts(self, line: LineRow):
-        monthly, arrears, amount = line.monthly_amount, line.arrears_amount, line.amount
-        if type(monthly) is type(arrears) is type(amount) is int:
-            cells = self.money
-            cells[0]._value, cells[1]._value, cells[2]._value = monthly, arrears, amount   # data_type "n"
-            return cells
-        return [cell(self.sheet, value, MONEY_FORMAT) for value in (monthly, arrears, amount)]
-
-    def _reason(self, line: LineRow):
+    def _reason(self, line: LineRow) -> str:
         key = (line.change, line.reason)
         words = self.reasons.get(key)
         if words is None:
             words = self.reasons[key] = reason_text(line.change, line.reason)
-        return _person_text(self.sheet, words)       # an unknown code is shown as it came
-
-
-def _person_text(sheet: WriteOnlyWorksheet, value):
-    """Text someone typed, for `append`: never a formula, never a number, never an error value."""
-    if value.__class__ is not str:
-        return text_cell(sheet, value)                   # None stays empty; anything else made text
-    made = cell(sheet, value)
-    if made.__class__ is str and made in _ERROR_CODES:   # "#N/A" would be written as an error cell
-        return text_cell(sheet, made)
-    return made
+        return words
 
 
 def _check_totals(expected: dict[str, dict[str, int]], found: dict[str, dict[str, int]]) -> None:
@@ -287,16 +265,22 @@ def _check_totals(expected: dict[str, dict[str, int]], found: dict[str, dict[str
             raise ValueError(f"control totals of {key!r}: the list says {sums}, its lines add up to {got}")
 
 
-def _totals_block(sheet: WriteOnlyWorksheet, totals: dict[str, dict[str, int]]) -> None:
-    """Plain stored values (no formula): the provider checks them against its own sums."""
-    before = [None] * (TOTALS_COLUMN - 1)
-    sheet.append([])
-    sheet.append(before + [_bold(sheet, _("TỔNG KIỂM SOÁT")), _bold(sheet, _("Số người")),
-                           _bold(sheet, _("Số tiền (đồng)"))])
-    for key in (*GROUPS, "all"):
+def _totals_block(sheet: Worksheet, totals: dict[str, dict[str, int]], at: int) -> None:
+    """Plain stored values (no formula) from row `at` down: the provider checks them against its
+    own sums."""
+    _put(sheet, at, [_bold(sheet, _("TỔNG KIỂM SOÁT")), _bold(sheet, _("Số người")), _bold(sheet, _("Số tiền (đồng)"))])
+    for row, key in enumerate((*GROUPS, "all"), at + 1):
         bold = key == "all"
-        sheet.append(before + [_text(sheet, str(GROUP_NAMES[key]), bold), _number(sheet, totals[key]["count"], bold),
-                               _number(sheet, totals[key]["amount"], bold)])
+        _put(sheet, row, [_text(sheet, str(GROUP_NAMES[key]), bold), _number(sheet, totals[key]["count"], bold),
+                          _number(sheet, totals[key]["amount"], bold)])
+
+
+def _put(sheet: Worksheet, row: int, cells: list[Cell]) -> None:
+    """`cells` in `row` from TOTALS_COLUMN on: below the table's XML rows, where `append`, which
+    goes on from openpyxl's own last row, would not reach."""
+    for column, made in enumerate(cells, TOTALS_COLUMN):
+        made.row, made.column = row, column
+        sheet._add_cell(made)
 
 
 # -- sheet 2: the differences against last month ---------------------------------------------------
@@ -305,8 +289,9 @@ _CHANGE_COLUMNS = ("stt", "case_id", "full_name", "national_id", "commune", "pol
                    "account_number", "monthly_amount", "arrears_amount", "amount", "change", "reason")
 
 
-def _changes_sheet(book: Workbook, header: ListHeader, changed: list[LineRow], headings: dict[str, str],
-                   language: str) -> None:
+def _changes_sheet(book: Workbook, held: ExitStack, header: ListHeader, changed: list[LineRow],
+                   headings: dict[str, str], language: str) -> XmlRows:
+    """Sheet 2, its table of the changed lines (returned, to be set in place when saved)."""
     sheet = book.create_sheet(_("Thay đổi")[:31])
     month = written(header.month, "month", language)
     block = _title_block(header, _("THAY ĐỔI SO VỚI THÁNG TRƯỚC – DANH SÁCH CHI TRẢ THÁNG %(month)s", month=month),
@@ -314,15 +299,12 @@ def _changes_sheet(book: Workbook, header: ListHeader, changed: list[LineRow], h
     by_kind = {kind: [line for line in changed if line.change == kind] for kind in CHANGES_ORDER}
     counts = " · ".join(f"{CHANGE_LABELS[kind]}: {len(found)}" for kind, found in by_kind.items())
     block.append(lambda s: [text_cell(s, counts)])
-    _prepare(sheet, _CHANGE_COLUMNS, header_at=len(block) + 2)
-    for line in block:
-        sheet.append(line(sheet))
-    sheet.append([])
-    names = {**headings, "reason": _("Lý do")}
-    sheet.append([_bold(sheet, names[key]) for key in _CHANGE_COLUMNS])
-    rows = _Rows(sheet)
-    for number, line in enumerate((line for kind in CHANGES_ORDER for line in by_kind[kind]), 1):
-        sheet.append(rows.changed(number, line))
+    table = held.enter_context(_headed_table(sheet, block, _CHANGE_COLUMNS, {**headings, "reason": _("Lý do")}))
+    rows = _Rows(table, _CHANGE_COLUMNS)
+    for kind in CHANGES_ORDER:
+        for line in by_kind[kind]:
+            rows.add(line)
+    return table
 
 
 # -- sheet 3: per commune and policy group ---------------------------------------------------------
@@ -349,7 +331,7 @@ def _summary_sheet(book: Workbook, header: ListHeader, communes: dict[str, dict[
     sheet.append([None, _text(sheet, str(GROUP_NAMES["all"]), True), *_group_sums(sheet, total, True)])
 
 
-def _group_sums(sheet: WriteOnlyWorksheet, sums: dict[str, dict[str, int]], bold: bool) -> list:
+def _group_sums(sheet: Worksheet, sums: dict[str, dict[str, int]], bold: bool) -> list:
     return [_number(sheet, sums[key][part], bold) for key in (*GROUPS, "all") for part in ("count", "amount")]
 
 
@@ -382,72 +364,33 @@ def _moment(moment: datetime, language: str) -> str:
     return f"{written(local.date(), 'day', language)} {local:%H:%M}"
 
 
-def _prepare(sheet: WriteOnlyWorksheet, keys: tuple[str, ...], header_at: int) -> None:
-    """Widths and the frozen header: set before the first row (write-only mode writes them first)."""
+def _headed_table(sheet: Worksheet, block: list, keys: tuple[str, ...], headings: dict[str, str]) -> XmlRows:
+    """The title block, a blank row and the heading row of `keys` (frozen, each column its width),
+    and the table's rows to come under them."""
     for column, key in enumerate(keys, 1):
         sheet.column_dimensions[get_column_letter(column)].width = _WIDTHS[key]
-    sheet.freeze_panes = f"A{header_at + 1}"
+    for line in block:
+        sheet.append(line(sheet))
+    sheet.append([])
+    sheet.append([_bold(sheet, headings[key]) for key in keys])
+    sheet.freeze_panes = f"A{sheet.max_row + 1}"
+    return XmlRows(sheet, sheet.max_row + 1)
 
 
-def _text(sheet: WriteOnlyWorksheet, value: str | None, bold: bool = False, font: Font = _BOLD):
+def _text(sheet: Worksheet, value: str | None, bold: bool = False, font: Font = _BOLD):
     made = text_cell(sheet, value)
     if made is not None and bold:
         made.font = font
     return made
 
 
-def _bold(sheet: WriteOnlyWorksheet, value: str | None):
+def _bold(sheet: Worksheet, value: str | None):
     return _text(sheet, value, True)
 
 
-def _number(sheet: WriteOnlyWorksheet, value: int, bold: bool = False) -> WriteOnlyCell:
+def _number(sheet: Worksheet, value: int, bold: bool = False) -> WriteOnlyCell:
     made = WriteOnlyCell(sheet, value=value)
     made.number_format = MONEY_FORMAT
     if bold:
         made.font = _BOLD
     return made
-
-
-
-def _saved(book: Workbook, moment: datetime) -> bytes:
-    """The workbook's bytes, every date inside (its properties, each member of the zip) `moment`."""
-    book.properties.creator = "AnSinh"
-    book.properties.created = book.properties.modified = moment
-    out = BytesIO()
-    ExcelWriter(book, _SteadyZip(out, moment)).save()
-    return out.getvalue()
-
-
-def _discard_temporary_files(book: Workbook) -> None:
-    """Write-only sheets stream to temporary files, removed when saved; a workbook given up
-    half-way (a ValueError) removes its own."""
-    for sheet in book.worksheets:
-        writer = getattr(sheet, "_writer", None)
-        if writer is not None and not sheet.closed:
-            sheet.close()                  # ends its row stream, which would complain if left open
-            writer.cleanup()
-
-
-class _SteadyZip(ZipFile):
-    """A zip whose members are all dated `moment` (zipfile dates them now, or by a file's mtime)."""
-
-    def __init__(self, out: BytesIO, moment: datetime):
-        super().__init__(out, "w", ZIP_DEFLATED, allowZip64=True)
-        self._date_time = moment.timetuple()[:6]
-
-    def _member(self, name: str) -> ZipInfo:
-        member = ZipInfo(name, date_time=self._date_time)
-        member.compress_type = self.compression
-        member.external_attr = 0o600 << 16
-        return member
-
-    def writestr(self, zinfo_or_arcname, data, *args, **kwargs):
-        if isinstance(zinfo_or_arcname, str):
-            zinfo_or_arcname = self._member(zinfo_or_arcname)
-        super().writestr(zinfo_or_arcname, data, *args, **kwargs)
-
-    def write(self, filename, arcname=None, *args, **kwargs):
-        """A sheet's temporary file, streamed in (a 100,000-line sheet is tens of megabytes)."""
-        with open(filename, "rb") as source, self.open(self._member(arcname or str(filename)), "w",
-                                                        force_zip64=True) as target:
-            shutil.copyfileobj(source, target, 1 << 20)

@@ -10,19 +10,13 @@ header rows repeated on every page.
 A normal (not write-only) openpyxl workbook holds what is around the table — the heading, the
 merged two-line header, the footer, the signatures, the print settings — its cells sharing a
 handful of style arrays copied onto them. The table's rows (a country's 3,321 communes, and the
-total) are written as the sheet's XML directly and set in place as the workbook is saved: openpyxl
-makes and writes each cell through ElementTree (lxml is not installed), some 12 µs a cell — 0.9 s
-for a country's 73,000 cells, most of its report's time — where a formatted string takes a
-fraction of one. They are written as openpyxl writes a cell (an inline string, the index of its
-style array, a number as `%.16g`), and tests/test_report_workbook.py reads them back with openpyxl.
+total) are written as the sheet's XML directly (cases.sheets.xml_rows: openpyxl's per-cell write
+was 0.9 s of a country's 73,000 cells, most of its report's time), and
+tests/test_report_workbook.py reads them back with openpyxl.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
-from io import BytesIO
-from xml.sax.saxutils import escape
-from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
+from datetime import date
 
 from flask_babel import force_locale, gettext as _
 from openpyxl import Workbook
@@ -31,7 +25,6 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.writer.excel import ExcelWriter
 
 from cases.changes import to_local, written
 from cases.reports import columns as columns_
@@ -40,6 +33,7 @@ from cases.reports.figures import Report, Row
 from cases.reports.periods import Period
 from cases.sheets.collector import collector_paused
 from cases.sheets.writer import text_cell
+from cases.sheets.xml_rows import XmlCells, XmlRows, make_look, saved_workbook
 
 FIRST_DATA_COLUMN = 3                    # A: STT, B: the commune, then COLUMNS
 WIDTH = FIRST_DATA_COLUMN - 1 + len(COLUMNS)
@@ -64,51 +58,12 @@ def report_workbook(report: Report, language: str = "vi") -> bytes:
         looks = _Looks(sheet)
         _heading(sheet, looks, report, period, language)
         _table_header(sheet, looks)
-        table = _table(sheet, looks, report, language)
-        after = _footer(sheet, looks, FIRST_ROW + len(report.rows) + 2)
-        _signatures(sheet, looks, report, after + 1, language)
-        _page_setup(sheet)
-        return _saved(book, report.produced_at, lambda xml: _with_table(xml, table))
-
-
-def _saved(book: Workbook, moment: datetime, rewrite_sheet: Callable[[bytes], bytes]) -> bytes:
-    """The workbook's bytes, dated `moment` inside (its properties and every member of the zip):
-    the same report always gives the same bytes, so a stored workbook can be built again and
-    compared."""
-    book.properties.creator = "AnSinh"
-    book.properties.created = book.properties.modified = moment
-    out = BytesIO()
-    ExcelWriter(book, _SteadyZip(out, moment, rewrite_sheet)).save()
-    return out.getvalue()
-
-
-def _with_table(xml: bytes, table: bytes) -> bytes:
-    """The sheet's XML with the table's rows after the header's last row (the columns' numbers)."""
-    header_end = xml.index(b"</row>", xml.index(b'<row r="%d"' % (FIRST_ROW - 1))) + len(b"</row>")
-    return xml[:header_end] + table + xml[header_end:]
-
-
-class _SteadyZip(ZipFile):
-    """A zip whose members are all dated one moment (zipfile dates them now, or by a file's mtime);
-    the worksheet, which openpyxl writes from a file, passes through `rewrite_sheet`."""
-
-    def __init__(self, out: BytesIO, moment: datetime, rewrite_sheet: Callable[[bytes], bytes]):
-        super().__init__(out, "w", ZIP_DEFLATED, allowZip64=True)
-        self._date_time = moment.timetuple()[:6]
-        self._rewrite_sheet = rewrite_sheet
-
-    def writestr(self, zinfo_or_arcname, data, *args, **kwargs):
-        if isinstance(zinfo_or_arcname, str):
-            member = ZipInfo(zinfo_or_arcname, date_time=self._date_time)
-            member.compress_type = self.compression
-            member.external_attr = 0o600 << 16
-            zinfo_or_arcname = member
-        super().writestr(zinfo_or_arcname, data, *args, **kwargs)
-
-    def write(self, filename, arcname=None, *args, **kwargs):
-        with open(filename, "rb") as source:
-            self.writestr(arcname or str(filename), self._rewrite_sheet(source.read()))
-
+        with XmlRows(sheet, FIRST_ROW) as table:
+            _table(table, looks, report, language)
+            after = _footer(sheet, looks, FIRST_ROW + len(report.rows) + 2)
+            _signatures(sheet, looks, report, after + 1, language)
+            _page_setup(sheet)
+            return saved_workbook(book, report.produced_at, [table])
 
 
 class _Looks:
@@ -141,15 +96,7 @@ class _Looks:
         self.note = self._make(Font(name=FONT_NAME, size=10), None, None)
 
     def _make(self, font, border, alignment, number_format=None):
-        scratch = Cell(self.sheet)
-        scratch.font = font
-        if border is not None:
-            scratch.border = border
-        if alignment is not None:
-            scratch.alignment = alignment
-        if number_format:
-            scratch.number_format = number_format
-        return scratch._style
+        return make_look(self.sheet, font, border, alignment, number_format)
 
 
 def _text(sheet: Worksheet, value, look) -> Cell:
@@ -231,28 +178,24 @@ def _table_header(sheet: Worksheet, looks: _Looks) -> None:
         sheet.column_dimensions[get_column_letter(FIRST_DATA_COLUMN + n)].width = width
 
 
-def _table(sheet: Worksheet, looks: _Looks, report: Report, language: str) -> bytes:
+def _table(table: XmlRows, looks: _Looks, report: Report, language: str) -> None:
     """The communes' rows and the total's, as the sheet's XML."""
     read = columns_.reader(language)
-    cells = _Cells(sheet)
+    cells = XmlCells(table.sheet)
     plan = [(get_column_letter(FIRST_DATA_COLUMN + n), column, column.kind in (COUNT, SHARE),
              looks.numbers.get(column.key, looks.centred)) for n, column in enumerate(COLUMNS)]
-    rows = []
     for number, row in enumerate(report.rows, 1):
-        at = FIRST_ROW + number - 1
-        line = [f'<row r="{at}"><c r="A{at}"', cells.number(number, looks.centred),
-                f'<c r="B{at}"', cells.text(row.name, looks.name)]
-        for letter, column, numeric, look in plan:
+        at = table.next_row
+        line = [f'<c r="A{at}"', cells.number(number, looks.centred), f'<c r="B{at}"', cells.text(row.name, looks.name)]
+        for letter, column, numeric, styled in plan:
             value = read(row, column)
             line.append(f'<c r="{letter}{at}"')
-            line.append(cells.number(value, look) if numeric else cells.text(value, look))
-        line.append("</row>")
-        rows.append("".join(line))
-    rows.append(_total(cells, looks, report.total, FIRST_ROW + len(report.rows), len(report.rows), language))
-    return "".join(rows).encode()
+            line.append(cells.number(value, styled) if numeric else cells.label(value, styled))
+        table.add("".join(line))
+    table.add(_total(cells, looks, report.total, table.next_row, len(report.rows), language))
 
 
-def _total(cells: _Cells, looks: _Looks, total: Row, at: int, communes: int, language: str) -> str:
+def _total(cells: XmlCells, looks: _Looks, total: Row, at: int, communes: int, language: str) -> str:
     """The total row: a formula for each count and share, the report's own total stored as its result.
 
     Excel and LibreOffice recalculate the formulas on opening; a reader that does not calculate (a
@@ -261,7 +204,7 @@ def _total(cells: _Cells, looks: _Looks, total: Row, at: int, communes: int, lan
     (tests/test_report_workbook.py).
     """
     formulas = _total_formulas(at, communes)
-    line = [f'<row r="{at}"><c r="A{at}"', cells.text(None, looks.total_centred),
+    line = [f'<c r="A{at}"', cells.text(None, looks.total_centred),
             f'<c r="B{at}"', cells.text(str(columns_.TOTAL_LABEL), looks.total_name)]
     for n, column in enumerate(COLUMNS):
         line.append(f'<c r="{get_column_letter(FIRST_DATA_COLUMN + n)}{at}"')
@@ -272,59 +215,7 @@ def _total(cells: _Cells, looks: _Looks, total: Row, at: int, communes: int, lan
             line.append(cells.number(stored, looks.total_numbers[column.key]))
         else:
             line.append(cells.text(stored, looks.total_centred))
-    line.append("</row>")
     return "".join(line)
-
-
-class _Cells:
-    """A table cell's XML after its reference (`<c r="C11"`), as openpyxl writes the cell; its
-    style array by its index in the workbook's cell styles, where openpyxl would put it."""
-
-    def __init__(self, sheet: Worksheet):
-        self.sheet = sheet
-        self._styles: dict[tuple[int, bool], int] = {}
-        self._texts: dict[tuple[str | None, int], str] = {}
-
-    def number(self, value, look: StyleArray) -> str:
-        """A number (int or Decimal; None: an empty cell)."""
-        if value is None:
-            return f' s="{self._style(look)}" t="n" />'
-        return f' s="{self._style(look)}" t="n"><v>{"%.16g" % value}</v></c>'
-
-    def text(self, value, look: StyleArray) -> str:
-        """A text cell as text_cell makes it (cases.sheets.writer): never a formula, quote-prefixed
-        when it begins like one; None and "" an empty cell. Each distinct text of a look is made
-        once (a column's few words, over thousands of rows)."""
-        key = (value, id(look))
-        if key not in self._texts:
-            self._texts[key] = self._text(value, look)
-        return self._texts[key]
-
-    def formula(self, formula: str, stored, look: StyleArray) -> str:
-        """`formula` ("=SUM(...)"), `stored` its result (None: none)."""
-        result = "<v />" if stored is None else f"<v>{stored}</v>"
-        return f' s="{self._style(look)}"><f>{escape(formula[1:])}</f>{result}</c>'
-
-    def _text(self, value, look: StyleArray) -> str:
-        made = text_cell(self.sheet, value if value != "" else None)
-        if made is None:
-            return f' s="{self._style(look)}" t="n" />'
-        style, text = self._style(look, bool(made.quotePrefix)), made.value
-        if not text:                          # nothing left once illegal characters are gone
-            return f' s="{style}" t="inlineStr" />'
-        preserve = ' xml:space="preserve"' if text.strip() and text != text.strip() else ""
-        return f' s="{style}" t="inlineStr"><is><t{preserve}>{escape(text)}</t></is></c>'
-
-    def _style(self, look: StyleArray, quoted: bool = False) -> int:
-        """The look's index among the workbook's cell styles (a cell's `s`), added there as openpyxl
-        adds a cell's style when it writes the cell; quote-prefixed when `quoted`."""
-        key = (id(look), quoted)
-        if key not in self._styles:
-            if quoted:
-                look = StyleArray(look)
-                look.quotePrefix = True
-            self._styles[key] = self.sheet.parent._cell_styles.add(look)
-        return self._styles[key]
 
 
 def _total_formulas(total_at: int, communes: int) -> dict[str, str]:
