@@ -45,6 +45,8 @@ class ListJob(db.Model):
         # A user's own jobs, newest first (the lists page).
         Index("ix_list_jobs_owner", "owner_id", "created_at"),
         Index("ix_list_jobs_province", "province_id", "created_at"),
+        # A list's returns: the cycle on the home page counts them per list (migration 0017).
+        Index("ix_list_jobs_payment_list", "payment_list_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

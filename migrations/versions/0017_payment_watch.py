@@ -1,5 +1,5 @@
 """payment watch: a list's first download (sent to its provider), the runs of unpaid months already
-proposed for suspension, and proposals the system raises (no proposing user)
+proposed for suspension, proposals the system raises (no proposing user), a list's returns indexed
 
 Revision ID: 0017
 Revises: 0016
@@ -26,9 +26,11 @@ def upgrade():
         sa.Column("proposal_id", sa.Integer(), sa.ForeignKey("proposals.id"), nullable=False),
         sa.Column("raised_at", sa.DateTime(), nullable=False),
     )
+    op.create_index("ix_list_jobs_payment_list", "list_jobs", ["payment_list_id", "state"])
 
 
 def downgrade():
+    op.drop_index("ix_list_jobs_payment_list", "list_jobs")
     op.drop_table("unpaid_runs")
     with op.batch_alter_table("proposals") as batch:
         batch.drop_column("raised_by")
