@@ -9,6 +9,7 @@ import sys
 import threading
 import types
 from datetime import timedelta
+from functools import lru_cache
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -94,6 +95,14 @@ class FakeList:
 
 
 def workbook(names: list[str]) -> bytes:
+    """The list's file; the same bytes each time for the same names (openpyxl dates a workbook, and
+    its zip's members, by the second it is saved in: a test comparing a stored upload with the
+    file failed when the two fell in different seconds)."""
+    return _workbook(tuple(names))
+
+
+@lru_cache(maxsize=None)
+def _workbook(names: tuple[str, ...]) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.append(["Họ và tên"])
