@@ -4,8 +4,9 @@ busiest bank's return for last month's list written beside the other sample file
 
 A newcomer drafts next month's list (the one being prepared, due before the 25th) and sees its
 differences against this month's, then imports last month's return on its list's page (the home
-page shows it late) and sees who moved to "paid by account", who failed and why, and one row the
-bank keyed wrongly, left to be resolved by hand.
+page shows it late) and sees who moved to "paid by account", who failed and why, one row the bank
+keyed wrongly, left to be resolved by hand, and two accounts never used — unpaid on the bank's two
+earlier lists too, signed and reconciled as the demo's history — proposed for suspension.
 
 The return is a function of the signed list alone: which lines fail is chosen, seeded, from the
 lines and from the state each case was in when the list was signed (`case_stays`), not as it is
@@ -14,6 +15,7 @@ again changes nothing.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from cases.actions import start_transition
 from cases.changes import local_today, utcnow
-from cases.models import (Case, CaseStay, PaymentLine, PaymentList, PaymentListState, PaymentProvider, Province,
+from cases.models import (Case, CaseStay, LineOutcome, PaymentLine, PaymentList, PaymentListState, PaymentProvider, Province,
                           ProviderKind, User)
 from cases.payments.export import list_workbook
 from cases.payments.lists import draft_list, record_download, sign_list, signed_list
@@ -47,6 +49,12 @@ FAILURE_REASONS = ("Tài khoản đã đóng", "Sai số tài khoản", "Tên ch
 OPENING_FAILURE = "Sai số tài khoản"
 # Accounts the bank opens after last month's list is signed: new lines on this month's.
 NEW_ACCOUNTS = 5
+# Accounts opened but never used, unpaid on the two lists before last month's and again in last
+# month's return: importing it proposes their suspension (three unpaid months, TT02.D2.K3.a).
+ABSENT = 2
+ABSENT_REASON = "Chủ tài khoản không đến giao dịch"
+# The months before last month's whose lists the demo signs and reconciles as history.
+EARLIER_MONTHS = 2
 _ACCOUNT_STATES = (S.ACCOUNT_OPENING, S.PAID_BY_ACCOUNT)
 
 
@@ -77,12 +85,13 @@ def last_months_list(session: Session, province: Province) -> PaymentList | None
         .order_by(PaymentList.id)).first()
 
 
-def sign_last_month(session: Session, province: Province) -> PaymentList | None:
+def sign_recent_lists(session: Session, province: Province) -> PaymentList | None:
     """Draft, sign and send last month's and this month's lists of every active provider of
-    `province` (a list signed already is left as it is), as the province's first supervisor; then
-    a few accounts the busiest bank opened since, so next month's lists differ from this month's. Nothing when a bank's list
-    of last month is signed already. Returns the busiest bank's signed list; None when no bank has
-    an account yet or the province has no supervisor. Flushes, never commits."""
+    `province` (a list signed already is left as it is), as the province's first supervisor, and
+    before them the busiest bank's two earlier months, reconciled as history; then a few accounts
+    that bank opened since, so next month's lists differ from this month's. Nothing when a bank's
+    list of last month is signed already. Returns the busiest bank's signed list of last month;
+    None when no bank has an account yet or the province has no supervisor. Flushes, never commits."""
     signed = last_months_list(session, province)
     if signed is not None:
         return signed
@@ -99,14 +108,24 @@ def sign_last_month(session: Session, province: Province) -> PaymentList | None:
     others = session.scalars(select(PaymentProvider).where(PaymentProvider.province_id == province.id,
                                                            PaymentProvider.active, PaymentProvider.id != bank.id)
                              .order_by(PaymentProvider.id)).all()
+    for back in range(EARLIER_MONTHS, 0, -1):      # the bank's history: paid but for the absent ones
+        month = add_months(last_month(), -back)
+        if signed_list(session, bank.id, month) is None:
+            reconcile_earlier(session, _signed_and_sent(session, actor, signer, bank, month, now))
     for month in (last_month(), add_months(last_month(), 1)):
         for provider in (bank, *others):
             if signed_list(session, provider.id, month) is None:
-                plist = draft_list(session, actor, signer, provider, month, now)
-                sign_list(session, actor, signer, plist.id, list_workbook(session, plist, signer, now), now)
-                record_download(session, actor, plist, provider, now)
+                _signed_and_sent(session, actor, signer, provider, month, now)
     open_new_accounts(session, bank)
     return signed_list(session, bank.id, last_month())
+
+
+def _signed_and_sent(session: Session, actor, signer: User, provider: PaymentProvider, month: date,
+                     now) -> PaymentList:
+    plist = draft_list(session, actor, signer, provider, month, now)
+    sign_list(session, actor, signer, plist.id, list_workbook(session, plist, signer, now), now)
+    record_download(session, actor, plist, provider, now)
+    return plist
 
 
 def open_new_accounts(session: Session, bank: PaymentProvider, count: int = NEW_ACCOUNTS) -> list[int]:
@@ -144,15 +163,43 @@ def replies(session: Session, plist: PaymentList) -> list[Reply]:
                                  .order_by(PaymentLine.id)))
     states = states_when_signed(session, plist)
     rng = Random(f"{RETURN_SEED}:{plist.provider_id}:{plist.month.isoformat()}")
+    absent = absent_cases(lines, states)
     paying = [line for line in lines if not line.in_cash and states.get(line.case_id) is S.PAID_BY_ACCOUNT]
-    opening = [line for line in lines if not line.in_cash and states.get(line.case_id) is S.ACCOUNT_OPENING]
+    opening = [line for line in lines if not line.in_cash and states.get(line.case_id) is S.ACCOUNT_OPENING
+               and line.case_id not in absent]
     failed = dict(zip((line.id for line in rng.sample(paying, min(len(paying), len(FAILURE_REASONS)))),
                       FAILURE_REASONS))
     if len(opening) >= 3:       # the others still show the move to "paid by account"
         failed[rng.choice(opening).id] = OPENING_FAILURE
+    failed |= {line.id: ABSENT_REASON for line in lines if line.case_id in absent}
     paid_rest = [line for line in lines if line.id not in failed]
     wrong = rng.choice(paid_rest).id if len(paid_rest) > 1 else None
     return [Reply(line, line.id not in failed, failed.get(line.id), line.id == wrong) for line in lines]
+
+
+def absent_cases(lines: list[PaymentLine], states: dict[int, S]) -> set[int]:
+    """The BTXH accounts opened and never used (in account opening when the list was signed) that
+    the bank reports unpaid month after month: ABSENT of them, the same on every list of the
+    load (chosen by a seeded hash of the case, not by the list's order)."""
+    waiting = [line.case_id for line in lines if not line.in_cash and line.policy_group == "btxh"
+               and states.get(line.case_id) is S.ACCOUNT_OPENING]
+    ranked = sorted(waiting, key=lambda case_id: hashlib.sha256(f"{RETURN_SEED}:absent:{case_id}".encode()).digest())
+    return set(ranked[:ABSENT])
+
+
+def reconcile_earlier(session: Session, plist: PaymentList) -> None:
+    """The outcomes of an earlier month's list as its return left them, written as the demo's
+    history (no return file or job of its own): every line paid, but the absent ones'."""
+    lines = list(session.scalars(select(PaymentLine).where(PaymentLine.list_id == plist.id, PaymentLine.amount > 0)))
+    absent = absent_cases(lines, states_when_signed(session, plist))
+    at = plist.signed_at
+    for line in lines:
+        missing = line.case_id in absent
+        line.outcome = LineOutcome.UNPAID if missing else LineOutcome.PAID
+        line.outcome_reason = ABSENT_REASON if missing else None
+        line.outcome_reference = None if missing else f"FT{plist.month:%y%m}{line.case_id:07d}"
+        line.outcome_at = at
+    session.flush()
 
 
 def states_when_signed(session: Session, plist: PaymentList) -> dict[int, S]:

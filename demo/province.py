@@ -14,7 +14,7 @@ from cases.models import Case, Commune, Province, User
 from cases.organisation import commune_by_code, ensure_villages, province_by_code
 from cases.roles import Role
 from cases.users import create_user
-from demo.payments import sign_last_month
+from demo.payments import sign_recent_lists
 from demo.people import village_names
 from demo.places import ensure_province_providers
 from demo.synthetic import GenerationReport, generate
@@ -59,7 +59,7 @@ def load_demo(session: Session, case_count: int = 5000) -> list[tuple[str, str, 
     if not _has_cases(session, province):
         demo_cases(session, communes, case_count)
     # Last month's signed list: this month's draft shows its differences, and its return can be imported.
-    sign_last_month(session, province)
+    sign_recent_lists(session, province)
     return [(username, password, description) for username, password, _, _, _, description in DEMO_USERS]
 
 

@@ -15,15 +15,15 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from cases.changes import local_today
-from cases.models import (Case, LineChange, PaymentLine, PaymentList, PaymentListState, PaymentProvider, ProviderKind,
-                          ReturnException, User)
+from cases.models import (Case, LineChange, PaymentLine, PaymentList, PaymentListState, PaymentProvider, Proposal,
+                          ProviderKind, ReturnException, User)
 from cases.models.lists import ListJobState
 from cases.organisation import province_by_code
 from cases.payments.lists import draft_list
 from cases.reports.periods import add_months
 from cases.users import actor_of
-from demo.payments import (FAILURE_REASONS, NEW_ACCOUNTS, HEADER, last_months_list, replies, states_when_signed,
-                           write_return)
+from demo.payments import (ABSENT, ABSENT_REASON, FAILURE_REASONS, NEW_ACCOUNTS, HEADER, last_months_list, replies,
+                           states_when_signed, write_return)
 from demo.province import DEMO_USERS, load_demo
 from extensions import db, write_intent
 from tests.conftest import LANG_SON, login
@@ -72,8 +72,8 @@ def test_last_months_list_of_the_busiest_bank_is_signed_and_its_return_written(d
     assert rows[header_at + 1 + len(lines)][0] == "Tổng cộng"
     assert rows[header_at + 1 + len(lines)][5] == plist.total_amount == sum(r[5] for r in data)
     assert all(isinstance(r[3], str) and isinstance(r[4], str) for r in data)    # ID and account numbers as text
-    assert Counter(r[7] for r in data) == {"Thành công": len(lines) - 4, "Không thành công": 4}
-    assert {r[8] for r in data if r[7] == "Không thành công"} == set(FAILURE_REASONS)
+    assert Counter(r[7] for r in data) == {"Thành công": len(lines) - 4 - ABSENT, "Không thành công": 4 + ABSENT}
+    assert {r[8] for r in data if r[7] == "Không thành công"} == set(FAILURE_REASONS) | {ABSENT_REASON}
 
 
 def test_the_load_again_signs_nothing_more(demo):
@@ -121,21 +121,27 @@ def test_the_demo_return_is_reconciled_then_imported_again_changing_nothing(app,
                  if a.paid and not a.keyed_wrongly and signed_states[a.line.case_id] is S.ACCOUNT_OPENING]
     failed = [a.line.case_id for a in answers if not a.paid and signed_states[a.line.case_id] is S.PAID_BY_ACCOUNT]
     unpaid = [a.line.case_id for a in answers if not a.paid and signed_states[a.line.case_id] is S.ACCOUNT_OPENING]
+    absent = [a.line.case_id for a in answers if a.reason == ABSENT_REASON]
     (wrong,) = [a.line for a in answers if a.keyed_wrongly]
-    assert confirmed and len(failed) == 3 and len(unpaid) == 1
+    assert confirmed and len(failed) == 3 and len(unpaid) == 1 + ABSENT and len(absent) == ABSENT
     data = demo["path"].read_bytes()
 
     job = run(app, supervisor, plist.id, data)
 
     assert job.state is ListJobState.DONE, job.error
-    assert json.loads(job.counts) == {"confirmed": len(confirmed), "paid": len(answers) - len(confirmed) - 5,
-                                      "failed": 3, "unpaid": 1, "already": 0, "unmatched": 1, "rejected": 0}
+    assert json.loads(job.counts) == {"confirmed": len(confirmed), "paid": len(answers) - len(confirmed) - 5 - ABSENT,
+                                      "failed": 3, "unpaid": 1 + ABSENT, "already": 0, "unmatched": 1, "rejected": 0,
+                                      "suspension_proposed": ABSENT}
+    # Unpaid on the bank's two earlier lists too: three months in a row, proposed for suspension.
+    proposals = db.session.scalars(select(Proposal).where(Proposal.case_id.in_(absent))).all()
+    assert {(p.case_id, p.trigger, p.payload["reason_code"], p.raised_by) for p in proposals} == {
+        (case_id, "suspend", "TT02.D2.K3.a", "payment_watcher") for case_id in absent}
     for case_id in confirmed:
         assert _status(case_id) == (S.PAID_BY_ACCOUNT, None, plist.month)
     assert {_status(case_id)[:2] for case_id in failed} == {
         (S.ACCOUNT_OPENING, "account_closed"), (S.ACCOUNT_OPENING, "wrong_number"),
         (S.ACCOUNT_OPENING, "name_mismatch")}
-    assert _status(unpaid[0])[0] is S.ACCOUNT_OPENING
+    assert {_status(case_id)[0] for case_id in unpaid} == {S.ACCOUNT_OPENING}
     (waiting,) = db.session.scalars(select(ReturnException).where(ReturnException.list_id == plist.id)).all()
     assert (waiting.full_name, waiting.amount, waiting.resolved_at) == (wrong.full_name, wrong.amount, None)
     browser = make_client()

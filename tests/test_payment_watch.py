@@ -4,6 +4,7 @@ on, again for a new run after a paid month — and a supervisor approves it with
 the system could not know. Lists signed and returns reconciled through the real importer."""
 from __future__ import annotations
 
+import json
 from datetime import date
 from io import BytesIO
 
@@ -11,8 +12,9 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from cases.actions import start_transition, withdraw
 from cases.changes import local_today
-from cases.models import PaymentLine, Proposal, ProposalStatus, UnpaidRun
+from cases.models import PaymentLine, PaymentList, Proposal, ProposalStatus, UnpaidRun
 from cases.payments.lists import draft_list, sign_list
 from cases.payments.watch import propose_suspensions_for_unpaid_months
 from cases.reports.periods import add_months
@@ -21,11 +23,13 @@ from cases.users import actor_of
 from extensions import db, write_intent
 from scheduler.jobs import JOBS
 from tests.conftest import LANG_SON, csrf_token
-from tests.helpers import audit_records, case_row, text_of
+from tests.helpers import audit_records, case_row, reload_case, text_of
 from tests.test_payment_returns import HEADER, fire, provider, run
 from workflow.states import CaseState as S
 
-JULY = date(2026, 7, 1)
+# Eight months ago: the runs below end by this month, as returns arrive (the watcher reads the
+# returns' months up to today's).
+JULY = add_months(local_today().replace(day=1), -8)
 PAID, UNPAID = ("Đã chi trả", None), ("Chưa chi trả", "Chưa đến nhận")
 
 
@@ -48,9 +52,10 @@ def cases(people, make_case):
     return found
 
 
-def month_paid(app, people, month: date, replies: dict[int, tuple]) -> None:
+def month_paid(app, people, month: date, replies: dict[int, tuple]) -> int:
     """Agribank's list for `month` drafted and signed, and its return reconciled: a row for every
-    line, as `replies` says ({case id: (outcome, reason)}) or paid."""
+    line, as `replies` says ({case id: (outcome, reason)}) or paid; the suspensions its import
+    proposed."""
     officer, supervisor = people["officer"], people["supervisor"]
     with write_intent():
         plist = draft_list(db.session, actor_of(officer), officer, provider("AGRIBANK-LS"), month)
@@ -72,6 +77,12 @@ def month_paid(app, people, month: date, replies: dict[int, tuple]) -> None:
     book.save(out)
     job = run(app, officer, plist.id, out.getvalue())
     assert job.error is None, job.error
+    return json.loads(job.counts).get("suspension_proposed", 0)
+
+
+def months(first: date, n: int) -> str:
+    """`07/2026, 08/2026, 09/2026`, as the proposal's reason lists them."""
+    return ", ".join(f"{add_months(first, k):%m/%Y}" for k in range(n))
 
 
 def watch(month: date) -> dict:
@@ -88,21 +99,25 @@ def suspensions(case_id: int) -> list[Proposal]:
                                    .order_by(Proposal.id)))
 
 
-def test_three_unpaid_months_raise_exactly_one_proposal(app, people, cases):
+def test_three_unpaid_months_raise_exactly_one_proposal(app, people, cases, make_client):
     absent, once, collects = cases["absent"], cases["collects_once"], cases["collects"]
     plan = {JULY: {absent: UNPAID, once: UNPAID, collects: PAID},
             add_months(JULY, 1): {absent: UNPAID, once: PAID, collects: PAID},
             add_months(JULY, 2): {absent: UNPAID, once: UNPAID, collects: PAID}}
     for month, replies in plan.items():
-        month_paid(app, people, month, replies)
-        counts = watch(month)
-        assert counts["proposed"] == (1 if month == add_months(JULY, 2) else 0), (month, counts)
+        # Proposed as the third unpaid month's return is reconciled; the daily pass then finds it proposed.
+        assert month_paid(app, people, month, replies) == (1 if month == add_months(JULY, 2) else 0), month
+        assert watch(month)["proposed"] == 0
 
+    third = db.session.scalar(select(PaymentList.id).where(PaymentList.month == add_months(JULY, 2)))
+    returns_page = text_of(make_client(people["officer"]).get(f"/payments/{third}/return"))
+    assert "Đề xuất tạm dừng: không nhận trợ cấp 3 tháng liên tục: 1" in returns_page
     [proposal] = suspensions(absent)
     assert (proposal.status, proposal.proposed_by_id, proposal.raised_by) == (
         ProposalStatus.PENDING, None, "payment_watcher")
-    assert proposal.payload == {"reason_code": "TT02.D2.K3.a", "effective_month": "2026-10-01", "decision_number": ""}
-    assert proposal.reason == ("Không nhận trợ cấp 3 tháng liên tục (07/2026, 08/2026, 09/2026): "
+    assert proposal.payload == {"reason_code": "TT02.D2.K3.a", "effective_month": add_months(JULY, 3).isoformat(),
+                                "decision_number": ""}
+    assert proposal.reason == (f"Không nhận trợ cấp 3 tháng liên tục ({months(JULY, 3)}): "
                                "tổ chức chi trả báo chưa chi trả được.")
     assert suspensions(once) == [] and suspensions(collects) == []
     assert db.session.scalar(select(func.count()).select_from(UnpaidRun)) == 1
@@ -116,7 +131,7 @@ def test_three_unpaid_months_raise_exactly_one_proposal(app, people, cases):
 
 @pytest.fixture
 def proposed(app, people, cases) -> Proposal:
-    """July to September unpaid for the absent one, and the watcher's proposal after September's return."""
+    """Three months unpaid for the absent one, and the proposal its third return raised."""
     for n in range(3):
         month_paid(app, people, add_months(JULY, n), {cases["absent"]: UNPAID})
     watch(add_months(JULY, 2))
@@ -132,14 +147,13 @@ def test_a_rejected_run_is_not_raised_again_until_a_new_run(app, people, cases, 
                     data={"csrf_token": csrf_token(page.text), "reason": "Đã liên hệ, tháng sau sẽ nhận"})
     assert suspensions(absent)[0].status is ProposalStatus.REJECTED
 
-    month_paid(app, people, add_months(JULY, 3), {absent: UNPAID})       # a fourth month of the same run
+    assert month_paid(app, people, add_months(JULY, 3), {absent: UNPAID}) == 0   # a fourth month of the same run
     assert watch(add_months(JULY, 3))["proposed"] == 0
-    month_paid(app, people, add_months(JULY, 4), {absent: PAID})         # the run ends
-    for n in (5, 6, 7):                                                   # a new run
-        month_paid(app, people, add_months(JULY, n), {absent: UNPAID})
-        assert watch(add_months(JULY, n))["proposed"] == (1 if n == 7 else 0)
+    month_paid(app, people, add_months(JULY, 4), {absent: PAID})                # the run ends
+    for n in (5, 6, 7):                                                          # a new run
+        assert month_paid(app, people, add_months(JULY, n), {absent: UNPAID}) == (1 if n == 7 else 0)
     assert [p.status for p in suspensions(absent)] == [ProposalStatus.REJECTED, ProposalStatus.PENDING]
-    assert suspensions(absent)[1].reason.startswith("Không nhận trợ cấp 3 tháng liên tục (12/2026, 01/2027, 02/2027)")
+    assert suspensions(absent)[1].reason.startswith(f"Không nhận trợ cấp 3 tháng liên tục ({months(add_months(JULY, 5), 3)})")
 
 
 def test_the_supervisor_approves_with_the_decision_number(app, people, cases, proposed, make_client):
@@ -169,10 +183,22 @@ def test_the_supervisor_approves_with_the_decision_number(app, people, cases, pr
     assert suspensions(absent)[0].payload["decision_number"] == "12/QĐ-UBND"
 
 
-def test_the_daily_watch_job_raises_them(app, people, cases):
+def test_the_daily_watch_job_raises_what_an_open_proposal_held_back(app, people, cases, make_client):
+    """The third return came while an officer's proposal was open on the case: nothing could be
+    proposed then. Once it is withdrawn, the next morning's watch proposes the suspension."""
     absent, this_month = cases["absent"], local_today().replace(day=1)
-    for n in (-2, -1, 0):
+    for n in (-2, -1):
         month_paid(app, people, add_months(this_month, n), {absent: UNPAID})
+    with write_intent():
+        case = reload_case(absent)
+        held = start_transition(db.session, actor_of(people["officer"]), people["officer"], case, "switch_to_cash",
+                                {"reason": "Đối tượng muốn nhận tại nhà"}, case.version)
+        db.session.commit()
+        held_id = held.id
+    assert month_paid(app, people, this_month, {absent: UNPAID}) == 0
+    with write_intent():
+        withdraw(db.session, actor_of(people["officer"]), people["officer"], db.session.get(Proposal, held_id))
+        db.session.commit()
     with write_intent():
         counts = JOBS["escalate_stalled_cases"].run(app)
         db.session.commit()

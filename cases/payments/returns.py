@@ -30,11 +30,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cases import audit
 from cases.bulk_transitions import fire_many
-from cases.changes import utcnow
+from cases.changes import local_today, utcnow
 from cases.errors import DomainError, NotPermitted
 from cases.lists.kinds import Checkpoint, Preview, Progress, Rejected, Scope
 from cases.models import Case, LineOutcome, PaymentLine, PaymentList, PaymentListState, ReturnException, User
 from cases.models.lists import ListJob, ListJobState, ListKind
+from cases.payments.watch import propose_suspensions_for_unpaid_months
 from cases.roles import Role
 from cases.search import case_number
 from cases.sheets.header import fold_header, is_end_row
@@ -45,6 +46,7 @@ from workflow.states import CaseState as S
 
 CONFIRMED, PAID, FAILED, UNPAID, ALREADY, UNMATCHED, REJECTED = (
     "confirmed", "paid", "failed", "unpaid", "already", "unmatched", "rejected")
+SUSPENSION_PROPOSED = "suspension_proposed"
 REQUIRED = frozenset({"amount", "outcome"})
 CHUNK = 2_000                 # rows per commit of the import
 _IN = 900                     # values per IN (...) list
@@ -326,6 +328,8 @@ class PaymentReturn:
                 FAILED: _l("Không chi trả được: trả về chờ mở tài khoản"), UNPAID: _l("Chưa chi trả"),
                 ALREADY: _l("Đã có kết quả từ lần nhập trước (giữ nguyên)"),
                 UNMATCHED: _l("Không khớp dòng nào: chờ xử lý thủ công"), REJECTED: _l("Không nhập được")}
+    # What an import does beyond its rows, counted with them once it is done.
+    effects = {SUSPENSION_PROPOSED: _l("Đề xuất tạm dừng: không nhận trợ cấp 3 tháng liên tục")}
 
     def preview(self, session: Session, scope: Scope, data: bytes, filename: str, progress: Progress) -> Preview:
         plan = self._plan(session, scope, data, filename, progress)
@@ -343,8 +347,10 @@ class PaymentReturn:
             counts = _apply_chunk(session, scope, chunk, job_id)
             session.flush()
             checkpoint(start + len(chunk), counts)
-        if start_row >= len(verdicts):
-            checkpoint(len(verdicts), {})
+        # The return may complete a third unpaid month: the watcher looks at this list's cases now
+        # (idempotent, so a resumed import asks again safely).
+        proposed = propose_suspensions_for_unpaid_months(session, local_today(), list_id=scope.payment_list_id)
+        checkpoint(len(verdicts), {SUSPENSION_PROPOSED: proposed["proposed"]} if proposed["proposed"] else {})
 
     def _plan(self, session: Session, scope: Scope, data: bytes, filename: str, progress: Progress) -> _Plan:
         plist = signed_list_for(session, scope.user, scope.payment_list_id)

@@ -4,7 +4,9 @@ consecutive months is proposed for suspension — Circular 02/2021 Art. 2(3)(a),
 the signed lists' lines (cases.payments.returns), whatever the way of payment: an account payment
 that failed, or cash not collected at the post office.
 
-A run of unpaid months is proposed once: `unpaid_runs` keeps each run by its first month, so the
+The daily watch looks at every list; a provider's return, once reconciled, at its own list's cases
+at once, so the supervisor who imported it sees who is proposed. A run of unpaid months is
+proposed once: `unpaid_runs` keeps each run by its first month, so the
 daily pass, and a fourth unpaid month of the same run, raise nothing more; a paid month ends the
 run, and a later run is a new one. Only a run still going is proposed (it reaches the case's latest
 month with an outcome): a run that a payment ended months ago is history, not a reason to suspend.
@@ -42,12 +44,14 @@ WATCHER = Actor.system("payment_watcher")
 _LOOKBACK_MONTHS = 12
 
 
-def propose_suspensions_for_unpaid_months(session: Session, today: date, now: datetime | None = None) -> dict:
+def propose_suspensions_for_unpaid_months(session: Session, today: date, now: datetime | None = None,
+                                          list_id: int | None = None) -> dict:
     """Propose for suspension each BTXH case receiving a benefit whose latest months with an
-    outcome are three or more consecutive unpaid months not proposed yet; what it did, as counts."""
+    outcome are three or more consecutive unpaid months not proposed yet — of the cases on
+    `list_id` when given (a return just reconciled), else of every list; what it did, as counts."""
     latest = today.replace(day=1)
     since = add_months(latest, -_LOOKBACK_MONTHS)
-    runs = _open_runs(session, since, latest)
+    runs = _open_runs(session, since, latest, list_id)
     counts = {"unpaid_runs": len(runs), "proposed": 0, "already_proposed": 0, "ncc": 0, "not_receiving": 0,
               "proposal_open": 0}
     if not runs:
@@ -89,7 +93,7 @@ def _propose(session: Session, case: Case, months: list[date], now: datetime) ->
     return "proposed"
 
 
-def _open_runs(session: Session, since: date, latest: date) -> dict[int, list[date]]:
+def _open_runs(session: Session, since: date, latest: date, list_id: int | None) -> dict[int, list[date]]:
     """Each case whose run of unpaid months, ending at its latest month with an outcome, is three
     months or longer: its months, oldest first. Two statements: the cases with three unpaid months
     in the window (an aggregate over the signed lists' lines), then their outcomes."""
@@ -99,6 +103,9 @@ def _open_runs(session: Session, since: date, latest: date) -> dict[int, list[da
     candidates = (select(PaymentLine.case_id).select_from(PaymentLine).join(PaymentList, signed[0])
                   .where(*signed[1:], PaymentLine.outcome == LineOutcome.UNPAID)
                   .group_by(PaymentLine.case_id).having(func.count(distinct(PaymentList.month)) >= UNPAID_MONTHS))
+    if list_id is not None:
+        candidates = candidates.where(PaymentLine.case_id.in_(
+            select(PaymentLine.case_id).where(PaymentLine.list_id == list_id, PaymentLine.outcome == LineOutcome.UNPAID)))
     outcomes: dict[int, dict[date, bool]] = defaultdict(dict)
     for case_id, month, outcome in session.execute(
             select(PaymentLine.case_id, PaymentList.month, PaymentLine.outcome).select_from(PaymentLine)
