@@ -23,9 +23,25 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
+def _closing(app):
+    """The app with each response closed as soon as it is sent. werkzeug's development server
+    closes it only after draining the socket, and skips that when the browser has already dropped
+    the connection (a page navigating on): a static file left open, a ResourceWarning, and so an
+    error in whichever test runs then."""
+    def closing(environ, start_response):
+        response = app(environ, start_response)
+        try:
+            yield from response
+        finally:
+            close = getattr(response, "close", None)
+            if close is not None:
+                close()
+    return closing
+
+
 @pytest.fixture
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closing(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
