@@ -26,7 +26,7 @@ from workflow.table import STATES, TRANSITIONS, TransitionSpec
 PENDING_EXISTS = _l("Hồ sơ đang có một đề xuất chờ phê duyệt; chưa thể lập đề xuất khác.")
 SCHEDULED_EXISTS = _l("Hồ sơ đang có một quyết định đã phê duyệt, chờ đến tháng có hiệu lực; chưa thể lập đề xuất "
                       "khác cho đến khi quyết định đó có hiệu lực.")
-_OPEN = (ProposalStatus.PENDING, ProposalStatus.SCHEDULED)
+OPEN_STATUSES = (ProposalStatus.PENDING, ProposalStatus.SCHEDULED)
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def pending_proposal(session: Session, case_id: int) -> Proposal | None:
     """The case's open proposal: one waiting for a decision, or an approved decision waiting for
     its month (SCHEDULED); a case has one at most, and no other is made meanwhile."""
     return session.scalars(
-        select(Proposal).where(Proposal.case_id == case_id, Proposal.status.in_(_OPEN))
+        select(Proposal).where(Proposal.case_id == case_id, Proposal.status.in_(OPEN_STATUSES))
     ).first()
 
 

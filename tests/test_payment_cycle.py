@@ -15,9 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 import views.queues
-from cases.digests import write_digests
-from cases.escalation import escalate_stalled_cases
-from cases.models import OutboxMessage, PaymentLine, PaymentList, PaymentProvider, User
+from cases.models import PaymentLine, PaymentList, PaymentProvider, User
 from cases.models.lists import ListJobState
 from cases.payments.cycle import CycleStage, cycle_of, list_due_before, return_due_before
 from cases.payments.lists import draft_list, record_download, sign_list
@@ -27,6 +25,7 @@ from extensions import db, write_intent
 from tests.conftest import BINH_GIA, LANG_SON, OTHER_PROVINCE
 from tests.helpers import fresh, statements, text_of
 from tests.test_escalation import entered
+from tests.test_watchers import digests, run as run_day
 from tests.test_payment_returns import provider, run, the_return
 from workflow.states import CaseState as S
 
@@ -238,29 +237,13 @@ def test_the_home_page_runs_a_fixed_number_of_statements_whatever_the_lists(peop
 
 # --- the digest ------------------------------------------------------------------------------
 
-def write(today: date = TODAY) -> dict:
-    """The daily job's work on `today`: the sweep, then the digests."""
-    now = datetime.combine(today, datetime.min.time())
-    with write_intent():
-        counts = escalate_stalled_cases(db.session, today, now)
-        counts |= write_digests(db.session, today, BASE, now)
-        db.session.commit()
-    return counts
-
-
-def digests(on_day: date = TODAY) -> dict[int, OutboxMessage]:
-    fresh()
-    return {m.recipient_id: m for m in db.session.scalars(select(OutboxMessage))
-            if m.message_id.startswith(f"<digest-{on_day.isoformat()}-")}
-
-
 def test_the_digest_reminds_the_province_of_what_is_due_and_then_stops(app, people, cash):
     november = sent_november(people)
     december = draft(people, DECEMBER)
 
-    counts = write()
+    counts = run_day(TODAY)
 
-    sent = digests()
+    sent = digests(TODAY)
     assert set(sent) == {people["officer"].id, people["supervisor"].id}       # not the commune's, nor Hà Nội's
     assert counts["digests"] == 2
     body = sent[people["supervisor"].id].body_text
@@ -273,19 +256,19 @@ def test_the_digest_reminds_the_province_of_what_is_due_and_then_stops(app, peop
         f"- {POST} cần gửi lại danh sách đã chi trả, chưa chi trả tháng 11/2026 trước 20/11/2026.",
         f"  {BASE}/payments/{november}"]
     assert "hồ sơ quá hạn" not in body
-    assert write()["already_written"] == 2 and len(digests()) == 2                # once a day per user
+    assert run_day(TODAY)["already_written"] == 2 and len(digests(TODAY)) == 2                # once a day per user
 
     sign(people, december)
     send(people, december, TODAY)
     reconcile(app, people, cash, november)
     tomorrow = date(2026, 11, 20)
-    assert write(tomorrow)["digests"] == 0 and digests(tomorrow) == {}            # both steps done: nothing to say
+    assert run_day(tomorrow)["digests"] == 0 and digests(tomorrow) == {}            # both steps done: nothing to say
 
 
 def test_a_late_step_is_said_late_in_the_digest(people, cash):
     sent_november(people)
     late = date(2026, 11, 26)
-    write(late)
+    run_day(late)
     body = digests(late)[people["officer"].id].body_text
     assert (f"- QUÁ HẠN: Danh sách chi trả tháng 12/2026 của {POST} cần được lập, ký duyệt và gửi trước "
             f"25/11/2026.") in body
@@ -301,9 +284,9 @@ def test_the_reminder_joins_the_escalations_in_one_digest_in_the_readers_languag
     stalled = make_case(S.PAYMENT_METHOD, by=people["commune_officer"])
     entered(stalled, datetime(2026, 10, 1, 9))
 
-    write()
+    run_day(TODAY)
 
-    body = digests()[people["officer"].id].body_text
+    body = digests(TODAY)[people["officer"].id].body_text
     assert "Dec 2026" in body and "25 Nov 2026" in body                        # the reader's dates
     assert f"{BASE}/cases/{stalled.id}" in body                                # and the escalated case
     assert body.index("Dec 2026") < body.index(f"{BASE}/cases/{stalled.id}")   # the near dates first

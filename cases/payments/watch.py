@@ -27,12 +27,12 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from cases import audit
-from cases.actions import pending_proposal, propose_as_system
+from cases.actions import OPEN_STATUSES, propose_as_system
 from cases.audit import Actor
 from cases.changes import utcnow
 from cases.errors import DomainError
 from cases.models import (Case, LineChange, LineOutcome, PaymentLine, PaymentList, PaymentListState, PolicyGroup,
-                          UnpaidRun)
+                          Proposal, UnpaidRun)
 from cases.reports.periods import add_months
 from workflow.table import TRANSITIONS
 
@@ -59,6 +59,8 @@ def propose_suspensions_for_unpaid_months(session: Session, today: date, now: da
     done = set(session.execute(select(UnpaidRun.case_id, UnpaidRun.first_month)
                                .where(UnpaidRun.case_id.in_(list(runs)))).tuples())
     cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(list(runs))))}
+    held = set(session.scalars(select(Proposal.case_id).where(Proposal.case_id.in_(list(runs)),
+                                                              Proposal.status.in_(OPEN_STATUSES))))
     spec = TRANSITIONS["suspend"]
     now = now or utcnow()
     for case_id in sorted(runs):
@@ -70,7 +72,7 @@ def propose_suspensions_for_unpaid_months(session: Session, today: date, now: da
             counts["ncc"] += 1
         elif case.status not in spec.sources:
             counts["not_receiving"] += 1
-        elif pending_proposal(session, case_id) is not None:
+        elif case_id in held:
             counts["proposal_open"] += 1      # tried again tomorrow: the run is still not proposed
         else:
             counts[_propose(session, case, months, now)] += 1
