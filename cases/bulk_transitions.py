@@ -4,8 +4,8 @@
 too slow for the police's answer on ten thousand people. Here the cases are read in one SELECT
 per thousand ids, each is moved in memory by the same engine and effects as there (a light row
 object stands for the case: the shared machine takes any object with a `status`), refused where
-that path would raise, and all are written by an executemany UPDATE (one per set of columns
-changed) guarded by the version each was read at, then audited one record per case with the same
+that path would raise, and all are written by a bulk UPDATE (one per set of columns changed:
+`cases.bulk_write.BulkSink.update`) guarded by the version each was read at, then audited one record per case with the same
 detail.
 
 It checks no permission and no scope (as `fire_transition`): callers have done that. A trigger
@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import Update, bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
@@ -25,6 +25,7 @@ from sqlalchemy.orm.util import identity_key
 from cases import audit
 from cases.actions import _refuse_unapproved_replacement, move, not_allowed
 from cases.audit import Actor
+from cases.bulk_write import BulkSink
 from cases.changes import snapshot, utcnow
 from cases.entry import DUPLICATE_ID
 from cases.errors import DomainError
@@ -177,12 +178,12 @@ def _changes(before: dict, row: _CaseRow) -> dict:
 
 _ALWAYS = ("status", "updated_at", "updated_by_id")
 _NAMES = ("name_folded", "name_given_first")
-_UPDATES: dict[tuple[str, ...], Update] = {}
+_GUARD = ("id", "version")
 
 
 def _write(session: Session, moved: list[_Moved]) -> None:
-    """Write the moved cases: one executemany UPDATE per set of changed columns (a batch has one
-    or a few: the plain moves, and those with a correction), each row guarded by its read version.
+    """Write the moved cases: one bulk UPDATE per set of changed columns (a batch has one or a
+    few: the plain moves, and those with a correction), each row guarded by its read version.
     Columns a row did not change stay out of its statement: every index on a column written is
     rewritten, changed or not.
     :raise StaleDataError: some case's version moved on since it was read."""
@@ -194,23 +195,13 @@ def _write(session: Session, moved: list[_Moved]) -> None:
         if "full_name" in keys:
             keys.update(_NAMES)
         groups[tuple(sorted(keys))].append(m)
-    connection = session.connection()
+    sink = BulkSink(session)
     for columns, group in groups.items():
-        rows = [{"case_id": m.row.id, "read_version": m.read_version,
-                 **{f"new_{key}": getattr(m.row, key) for key in columns}} for m in group]
-        written = connection.execute(_update(columns), rows).rowcount
+        rows = [(m.row.id, m.read_version, *(getattr(m.row, key) for key in columns)) for m in group]
+        written = sink.update(_CASES, _GUARD, columns, rows, bump=("version",))
         if written != len(rows):
             raise StaleDataError(f"bulk transition: {len(rows)} cases read, {written} still at their version")
     _forget_loaded(session, [m.row.id for m in moved])
-
-
-def _update(columns: tuple[str, ...]) -> Update:
-    statement = _UPDATES.get(columns)
-    if statement is None:
-        statement = _UPDATES[columns] = (
-            update(_CASES).where(_CASES.c.id == bindparam("case_id"), _CASES.c.version == bindparam("read_version"))
-            .values({key: bindparam(f"new_{key}") for key in columns} | {"version": _CASES.c.version + 1}))
-    return statement
 
 
 def _forget_loaded(session: Session, case_ids: list[int]) -> None:

@@ -1,4 +1,6 @@
-"""Writing many rows at once: `executemany` on SQLite, `COPY ... FROM STDIN` on PostgreSQL.
+"""Writing many rows at once: `executemany` on SQLite, `COPY ... FROM STDIN` on PostgreSQL; and
+updating many, by `executemany` on SQLite and one `UPDATE … FROM unnest(…)` a few thousand rows
+on PostgreSQL (where the statement triggers of `cases` then run once for them all).
 
 Rows are tuples in the table's column order, with values already in the form the database
 stores (enums as their values, dates as ISO text, datetimes as `YYYY-MM-DD HH:MM:SS.ffffff`,
@@ -9,15 +11,18 @@ without reading it back.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import Table, func, select, text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 # SQLite's page cache during a bulk load, in KiB: index pages stay in memory instead of being
 # re-read for every random insert into the ID-number and queue indexes.
 BULK_CACHE_KIB = 512 * 1024
+UPDATE_CHUNK = 5_000    # rows per UPDATE … FROM unnest(…) on PostgreSQL: one array per column
 
 
 class BulkSink:
@@ -48,6 +53,52 @@ class BulkSink:
         else:
             raise RuntimeError(f"bulk writing on {self.dialect}: SQLite and PostgreSQL only")
 
+    def update(self, table: Table, keys: Sequence[str], columns: Sequence[str], rows: Sequence[tuple], *,
+               bump: Sequence[str] = (), unset: Sequence[str] = ()) -> int:
+        """Set `columns` on the rows matched by `keys`, each of `rows` a tuple of the keys' values then
+        the columns' (Python values, as the models take them: the column types' conversions apply);
+        each column of `bump` goes up by one, and a row whose `unset` columns are not all NULL is
+        left alone. Returns how many rows were written (a caller guarding by a version compares).
+
+        The ORM's executemany spends ~30 µs a row building parameters, and on PostgreSQL one
+        statement a row runs the table's statement triggers once a row."""
+        if not rows:
+            return 0
+        converters = [_converter(table.c[name], self.connection.dialect) for name in (*keys, *columns)]
+        values = [tuple(value if convert is None else convert(value) for convert, value in zip(converters, row))
+                  for row in rows]
+        if self.dialect == "postgresql":
+            return self._update_unnest(table, keys, columns, values, bump, unset)
+        assignments = [f'"{c}" = ?' for c in columns] + [f'"{c}" = "{c}" + 1' for c in bump]
+        guards = [f'"{k}" = ?' for k in keys] + [f'"{c}" IS NULL' for c in unset]
+        # Names come from the models; the values are bound (bandit B608).
+        sql = f'UPDATE "{table.name}" SET {", ".join(assignments)} WHERE {" AND ".join(guards)}'  # nosec
+        cursor = self.raw.cursor()
+        try:
+            cursor.executemany(sql, [row[len(keys):] + row[:len(keys)] for row in values])
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+    def _update_unnest(self, table: Table, keys, columns, values: list[tuple], bump, unset) -> int:
+        dialect = self.connection.dialect
+        names = (*keys, *columns)
+        aliases = [f"v{i}" for i in range(len(names))]
+        arrays = ", ".join(f"%s::{_array_of(table.c[name], dialect)}" for name in names)
+        assignments = ([f'"{c}" = v.{aliases[len(keys) + i]}' for i, c in enumerate(columns)]
+                       + [f'"{c}" = t."{c}" + 1' for c in bump])
+        guards = [f't."{k}" = v.{aliases[i]}' for i, k in enumerate(keys)] + [f't."{c}" IS NULL' for c in unset]
+        # Names and types come from the models; the values are bound as arrays (bandit B608).
+        sql = (f'UPDATE "{table.name}" AS t SET {", ".join(assignments)} '  # nosec
+               f'FROM unnest({arrays}) AS v({", ".join(aliases)}) WHERE {" AND ".join(guards)}')
+        written = 0
+        with self.raw.cursor() as cursor:
+            for start in range(0, len(values), UPDATE_CHUNK):
+                chunk = values[start:start + UPDATE_CHUNK]
+                cursor.execute(sql, [list(column) for column in zip(*chunk)])
+                written += cursor.rowcount
+        return written
+
     @contextmanager
     def tuned(self) -> Iterator[None]:
         """A large page cache on SQLite while the load runs; the connection's own after."""
@@ -70,6 +121,24 @@ class BulkSink:
             self.connection.execute(text(
                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # nosec
                 f"coalesce(max(id), 1), max(id) IS NOT NULL) FROM \"{table.name}\""))
+
+
+_CONVERTERS: dict[tuple[int, str], object] = {}
+
+
+def _converter(column, dialect: Dialect):
+    """The column type's conversion of a Python value to what the driver sends (an enum to its
+    value; on SQLite a datetime to its text), or None."""
+    key = (id(column), dialect.name)
+    if key not in _CONVERTERS:
+        _CONVERTERS[key] = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return _CONVERTERS[key]
+
+
+def _array_of(column, dialect: Dialect) -> str:
+    """The PostgreSQL array type of a column's values (a collation belongs to the column, not to an
+    array cast)."""
+    return re.sub(r' COLLATE "[^"]*"', "", column.type.compile(dialect=dialect)) + "[]"
 
 
 def allocate_ids(session: Session, table: Table, count: int) -> list[int]:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text
 
 from cases.actions import approve, start_transition
-from cases.models import Case, CaseStay
+from cases.models import Case, CaseCount, CaseStay
 from cases.models.reports import OPEN_END
 from cases.organisation import commune_by_code, province_by_code
 from cases.registration import edit_case
@@ -155,6 +155,50 @@ def test_a_change_dated_before_the_open_stay_never_ends_it_before_it_began(make_
     assert all(a.valid_from <= a.valid_to == b.valid_from for a, b in zip(stays, stays[1:]))
     assert stays[-2].valid_from == stays[-2].valid_to == stays[-1].valid_from == opened
     assert (stays[-1].commune_id, stays[-1].valid_to) == (tan_van.id, OPEN_END)
+
+
+def test_one_statement_moving_many_cases_each_way_keeps_every_stay_and_count(make_case):
+    """A bulk move is one statement for thousands of cases (cases.bulk_write.BulkSink.update; on
+    PostgreSQL the triggers then run once for the statement): cases crossing between two states
+    in both directions, one changing commune, one untouched by the facts, each closes its own
+    stay where the next begins, and the counters end as a recount of the cases."""
+    going = [make_case(state=S.PAYMENT_METHOD) for _ in range(3)]
+    coming = [make_case(state=S.ACCOUNT_OPENING) for _ in range(2)]
+    moving_commune, untouched = make_case(state=S.PAYMENT_METHOD), make_case(state=S.PAYMENT_METHOD)
+    tan_van, binh_gia = commune_by_code(db.session, TAN_VAN), commune_by_code(db.session, BINH_GIA)
+    moved_at = datetime.now().replace(microsecond=0) + timedelta(minutes=5)
+    with write_intent():
+        db.session.execute(text(
+            "UPDATE cases SET status = CASE WHEN id IN :going THEN 'account_opening' "
+            "WHEN id IN :coming THEN 'payment_method' ELSE status END, "
+            "state_entered_at = CASE WHEN id IN :going OR id IN :coming THEN :moved ELSE state_entered_at END, "
+            "commune_id = CASE WHEN id = :moving THEN :commune ELSE commune_id END, "
+            "notes = 'một câu lệnh', updated_at = :moved WHERE id IN :every")
+            .bindparams(*(bindparam(name, expanding=True) for name in ("going", "coming", "every"))),
+            {"going": [c.id for c in going], "coming": [c.id for c in coming], "moving": moving_commune.id,
+             "commune": tan_van.id, "moved": moved_at,
+             "every": [c.id for c in (*going, *coming, moving_commune, untouched)]})
+        db.session.commit()
+    for case in going:
+        stays = _stays(case.id)
+        _assert_chained(stays)
+        assert [s.status for s in stays[-2:]] == ["payment_method", "account_opening"]
+        assert stays[-1].valid_from == moved_at
+    for case in coming:
+        stays = _stays(case.id)
+        _assert_chained(stays)
+        assert [s.status for s in stays[-2:]] == ["account_opening", "payment_method"]
+        assert stays[-1].valid_from == moved_at
+    stays = _stays(moving_commune.id)
+    _assert_chained(stays)
+    assert [(s.status, s.commune_id) for s in stays[-2:]] == [("payment_method", binh_gia.id),
+                                                             ("payment_method", tan_van.id)]
+    assert _shape(_stays(untouched.id)) == [("identity_verification", False), ("payment_method", False)]
+    kept = {(c.commune_id, c.status, c.policy_group): c.n for c in db.session.scalars(select(CaseCount)) if c.n}
+    recount = {(commune, status.value, group.value): n for commune, status, group, n in db.session.execute(
+        select(Case.commune_id, Case.status, Case.policy_group, func.count())
+        .group_by(Case.commune_id, Case.status, Case.policy_group))}
+    assert kept == recount
 
 
 def test_an_empty_account_number_is_no_account(make_case):

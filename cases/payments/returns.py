@@ -24,12 +24,13 @@ from functools import lru_cache
 
 from babel.numbers import format_decimal
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from cases import audit
 from cases.bulk_transitions import fire_many
+from cases.bulk_write import BulkSink
 from cases.changes import local_today, utcnow
 from cases.errors import DomainError, NotPermitted
 from cases.lists.kinds import Checkpoint, Preview, Progress, Rejected, Scope
@@ -468,20 +469,16 @@ def _take(verdicts: list[Verdict], outcomes: dict) -> None:
             verdict.outcome = REJECTED
 
 
-_STORE = (update(_LINES).where(_LINES.c.id == bindparam("line_id"), _LINES.c.outcome.is_(None))
-          .values(outcome=bindparam("new_outcome"), outcome_reason=bindparam("new_reason"),
-                  outcome_reference=bindparam("new_reference"), outcome_at=bindparam("new_at"),
-                  outcome_job_id=bindparam("new_job")))
+_OUTCOME_COLUMNS = ("outcome", "outcome_reason", "outcome_reference", "outcome_at", "outcome_job_id")
 
 
 def _store_outcomes(session: Session, chunk: list[Verdict], job_id: int) -> None:
     now = utcnow()
-    rows = [{"line_id": v.line.id, "new_outcome": LineOutcome.PAID if v.row.paid else LineOutcome.UNPAID,
-             "new_reason": None if v.row.paid else v.row.reason, "new_reference": v.row.reference, "new_at": now,
-             "new_job": job_id}
+    rows = [(v.line.id, LineOutcome.PAID if v.row.paid else LineOutcome.UNPAID, None if v.row.paid else v.row.reason,
+             v.row.reference, now, job_id)
             for v in chunk if v.outcome in (CONFIRMED, PAID, FAILED, UNPAID)]
     if rows:
-        written = session.connection().execute(_STORE, rows).rowcount
+        written = BulkSink(session).update(_LINES, ("id",), _OUTCOME_COLUMNS, rows, unset=("outcome",))
         if written != len(rows):      # another return recorded some of these lines meanwhile
             raise StaleDataError(f"payment return: {len(rows)} lines to record, {written} still open")
 
