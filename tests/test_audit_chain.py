@@ -396,3 +396,28 @@ def test_a_null_smuggled_into_a_required_field_breaks_the_chain(app, history):
     finally:
         tamper("UPDATE audit_records SET outcome = 'ok' WHERE outcome IS NULL")
         tamper("ALTER TABLE audit_records ALTER COLUMN outcome SET NOT NULL")
+
+
+def test_many_records_sealed_at_once_are_written_as_staged_and_chain(app):
+    """A bulk transition seals thousands of records at one commit, written by the bulk writer
+    (COPY on PostgreSQL): each is stored as staged — its moment to the microsecond, its detail,
+    its actor — and the chain verifies, continuing from the record before and into the next."""
+    with write_intent():
+        audit.record(db.session, audit.Actor.system("test"), "test.before", detail={"n": -1})
+        db.session.commit()
+    staged = []
+    with write_intent():
+        for n in range(audit._BULK_RECORDS + 50):
+            audit.record(db.session, audit.Actor.system("bulk"), "test.bulk", detail={"n": n, "tên": "Nguyễn"},
+                         reason=None if n % 2 else f"dòng {n}")
+            staged.append(db.session.info[audit._PENDING][-1])
+        db.session.commit()
+    with write_intent():
+        audit.record(db.session, audit.Actor.system("test"), "test.after", detail={"n": 0})
+        db.session.commit()
+    written = [r for r in audit_records() if r.action == "test.bulk"]
+    assert [(r.occurred_at, r.actor_username, r.detail, r.reason) for r in written] == [
+        (s.occurred_at, "bulk", audit.canonical_json(s.detail), s.reason) for s in staged]
+    assert all(record_hash({name: getattr(r, name) for name in audit.HASHED}) == r.hash for r in written)
+    report = verify_chain(db.session)
+    assert report.ok and report.checked == len(staged) + 2
