@@ -15,6 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import bindparam, delete, func, select, text
 
 from cases.actions import approve, start_transition
+from cases.bulk_write import BulkSink, allocate_ids
+from cases.case_rows import BLANK_CASE, CASE_COLUMNS, CASE_TABLE
 from cases.models import Case, CaseCount, CaseStay
 from cases.models.reports import OPEN_END
 from cases.organisation import commune_by_code, province_by_code
@@ -199,6 +201,44 @@ def test_one_statement_moving_many_cases_each_way_keeps_every_stay_and_count(mak
         select(Case.commune_id, Case.status, Case.policy_group, func.count())
         .group_by(Case.commune_id, Case.status, Case.policy_group))}
     assert kept == recount
+
+
+def test_cases_written_in_bulk_get_the_stay_and_count_one_insert_gets(make_case):
+    """A list import writes its cases in bulk (cases.bulk_write.BulkSink: COPY and the statement
+    triggers on PostgreSQL; on SQLite the insert triggers paused and the stays and counts written
+    set-based): each case opens one stay as the insert trigger opens it, the counters end as a
+    recount, and the pause is gone with the write, so a case registered after fires its triggers."""
+    binh_gia = commune_by_code(db.session, BINH_GIA)
+    entered = datetime(2026, 3, 2, 3, 4, 5, 678901)
+    facts = [("identity_verification", "btxh", None), ("account_opening", "ncc", "0123456789"),
+             ("account_opening", "btxh", ""), ("paid_by_account", "btxh", "9876543210")]
+    with write_intent():
+        ids = allocate_ids(db.session, CASE_TABLE, len(facts))
+        rows = [BLANK_CASE | {
+            "id": case_id, "status": status, "province_id": binh_gia.province_id, "commune_id": binh_gia.id,
+            "full_name": "Nông Văn Dền", "name_folded": "nong van den", "name_given_first": "den nong van",
+            "birth_date": "1950-01-01", "sex": "male", "policy_group": group, "monthly_amount": 540_000,
+            "category_code": "D5.K5a.1" if group == "btxh" else "PL02.D3.c", "account_number": account,
+            "state_entered_at": entered.isoformat(" ", "microseconds"),
+            "created_at": entered.isoformat(" ", "microseconds"), "updated_at": entered.isoformat(" ", "microseconds")}
+            for case_id, (status, group, account) in zip(ids, facts)]
+        sink = BulkSink(db.session)
+        sink.write(CASE_TABLE, CASE_COLUMNS, [tuple(row[c] for c in CASE_COLUMNS) for row in rows])
+        sink.finish([CASE_TABLE])
+        db.session.commit()
+    for case_id, (status, group, account) in zip(ids, facts):
+        stays = _stays(case_id)
+        assert [(s.status, s.policy_group, s.has_account, s.valid_from, s.valid_to) for s in stays] == [
+            (status, group, bool(account), entered, OPEN_END)]
+    kept = {(c.commune_id, c.status, c.policy_group): c.n for c in db.session.scalars(select(CaseCount)) if c.n}
+    recount = {(commune, status.value, group.value): n for commune, status, group, n in db.session.execute(
+        select(Case.commune_id, Case.status, Case.policy_group, func.count())
+        .group_by(Case.commune_id, Case.status, Case.policy_group))}
+    assert kept == recount
+    later = make_case(state=S.PAYMENT_METHOD)
+    assert _shape(_stays(later.id)) == [("identity_verification", False), ("payment_method", False)]
+    if db.engine.dialect.name == "sqlite":
+        assert db.session.execute(text("SELECT count(*) FROM trigger_pauses")).scalar_one() == 0
 
 
 def test_an_empty_account_number_is_no_account(make_case):
