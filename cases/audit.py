@@ -99,9 +99,7 @@ def encode_field(value: Any) -> bytes:
     """One field as the hash covers it."""
     if value is None:
         return NULL_FIELD
-    if isinstance(value, datetime):
-        value = value.isoformat(sep=" ", timespec="microseconds")
-    data = str(value).encode()
+    data = str(_stored(value)).encode()
     return b"%d:%s" % (len(data), data)
 
 

@@ -5,8 +5,8 @@ too slow for the police's answer on ten thousand people. Here the cases are read
 per thousand ids, each is moved in memory by the same engine and effects as there (a light row
 object stands for the case: the shared machine takes any object with a `status`), refused where
 that path would raise, and all are written by a bulk UPDATE (one per set of columns changed:
-`cases.bulk_write.BulkSink.update`) guarded by the version each was read at, then audited one record per case with the same
-detail.
+`cases.bulk_write.BulkSink.update`) guarded by the version each was read at, then audited one
+record per case with the same detail.
 
 It checks no permission and no scope (as `fire_transition`): callers have done that. A trigger
 that needs approval is refused as a whole: this path never bypasses four eyes.
