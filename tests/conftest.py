@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, text, update
 
 from app import create_app
 from cases.audit import Actor
+from cases.calendar import forget_working_calendar
 from cases.models import (ArchivedReport, UnpaidRun, PaymentLine, PaymentList, ReturnException, CaseStay, ReportMonthCount, RecordedMonth, ReportBands, ReportTarget, AuditCheck, AuditHead, AuditRecord, Case, CaseCount, DenialWindow, Escalation, ListJob, LoginThrottle, PolicyGroup,
                           OutboxMessage, PaymentProvider, Proposal, ProviderKind, Sex, User, WorkingDaySwap,
                           user_communes)
@@ -123,6 +124,9 @@ def clean_tables() -> None:
         db.session.commit()
     forget_provider_choices()
     forget_names()        # the names the pages keep per process (a provider's among them)
+    # The swaps were deleted above; and a calendar cached by an earlier test would expire
+    # (`SWAPS_TTL_S`) in the middle of a later one, adding a statement to a count it makes.
+    forget_working_calendar()
 
 
 def restore_seeded_providers(seeded: list[dict]) -> None:
