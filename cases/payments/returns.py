@@ -39,8 +39,8 @@ from cases.models.lists import ListJob, ListJobState, ListKind
 from cases.payments.watch import propose_suspensions_for_unpaid_months
 from cases.roles import Role
 from cases.search import case_number
-from cases.sheets.header import fold_header, is_end_row
-from cases.sheets.reader import _open, _rows, _sheet, read_table
+from cases.sheets.header import fold_header
+from cases.sheets.reader import read_table
 from cases.sheets.values import BadValue, as_amount, as_national_id, as_text
 from cases.sheets.writer import rejected_workbook
 from workflow.states import CaseState as S
@@ -304,19 +304,15 @@ def _check_totals(plist: PaymentList, lines: _Lines, rows: list[_Row], verdicts:
                             problems=shown))
 
 
-def _totals_row(data: bytes, filename: str, table) -> int | None:
-    """The amount on the file's "Tổng cộng" row, under the amount column, when it has one. The one
-    reader leaves the row out of the data: its sheet is read again for it."""
+def _totals_row(table) -> int | None:
+    """The amount on the file's "Tổng cộng" row, under the amount column, when it has one (the one
+    reader leaves the row out of the data, and keeps it among the table's end rows)."""
     column = table.columns["amount"]
-    after = table.rows[-1].number if table.rows else table.header_rows[-1]
-    with _open(data, filename) as book:
-        rows = _rows(_sheet(book, table.sheet, filename), filename)
-    for row in rows[after:]:
-        if is_end_row(row):
-            try:
-                return as_amount(row[column]) if column < len(row) else None
-            except BadValue:
-                return None
+    for row in table.end_rows[:1]:
+        try:
+            return as_amount(row[column]) if column < len(row) else None
+        except BadValue:
+            return None
     return None
 
 
@@ -364,7 +360,7 @@ class PaymentReturn:
         verdicts, taken = [], {}
         for row in rows:
             verdicts.append(_verdict(row, lines, taken))
-        _check_totals(plist, lines, rows, verdicts, _totals_row(data, filename, table))
+        _check_totals(plist, lines, rows, verdicts, _totals_row(table))
         progress(len(rows), len(rows))
         return _Plan(table, verdicts)
 

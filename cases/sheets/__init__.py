@@ -26,3 +26,4 @@ class Table:
     ignored: list[str] = field(default_factory=list)   # header texts not recognised
     rows: list[SheetRow] = field(default_factory=list)  # data rows only: no blank, total or signature row
     header_cells: tuple[tuple, ...] = ()               # the header row(s) as read, for the rejected-rows workbook
+    end_rows: list[tuple] = field(default_factory=list)  # from the total row on, as read (a return's totals)

@@ -49,7 +49,7 @@ def read_table(data: bytes, filename: str, list_name: str, required: frozenset[s
                 table = Table(sheet=name, header_rows=tuple(i + 1 for i in header.rows), header=header.texts,
                               columns=header.columns, ignored=header.ignored,
                               header_cells=tuple(tuple(rows[i]) for i in header.rows))
-                table.rows = _data_rows(rows, header.rows[-1] + 1, header.columns)
+                table.rows, table.end_rows = _data_rows(rows, header.rows[-1] + 1, header.columns)
                 return table
             partial = find_header(rows, list_name, frozenset(), merged)
             if partial is not None and (nearest is None or len(partial.found) > len(nearest[1].found)):
@@ -65,13 +65,13 @@ def read_sheets(data: bytes, filename: str) -> list[tuple[str, list[list]]]:
         return [(name, _rows(_sheet(book, name, filename), filename)) for name in book.sheet_names]
 
 
-def _data_rows(rows: list[list], start: int, columns: dict[str, int]) -> list[SheetRow]:
+def _data_rows(rows: list[list], start: int, columns: dict[str, int]) -> tuple[list[SheetRow], list[tuple]]:
+    """The data rows from `start`, and the rows from the end row (a total row) on, as read."""
     with collector_paused():
         return _collect(rows, start, columns)
 
 
-
-def _collect(rows: list[list], start: int, columns: dict[str, int]) -> list[SheetRow]:
+def _collect(rows: list[list], start: int, columns: dict[str, int]) -> tuple[list[SheetRow], list[tuple]]:
     if start < len(rows) and is_numbering_row(rows[start]):
         start += 1
     fields = tuple(columns)
@@ -82,9 +82,9 @@ def _collect(rows: list[list], start: int, columns: dict[str, int]) -> list[Shee
         if is_blank_row(row):
             continue
         if is_end_row(row):
-            break
+            return out, [tuple(rest) for rest in rows[index:]]
         out.append(SheetRow(index + 1, tuple(row), dict(zip(fields, pick(row)))))
-    return out
+    return out, []
 
 
 def _open(data: bytes, filename: str) -> CalamineWorkbook:
