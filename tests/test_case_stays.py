@@ -5,10 +5,12 @@ for an earlier month counts cases where they were not."""
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
 from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
@@ -205,25 +207,19 @@ def test_one_statement_moving_many_cases_each_way_keeps_every_stay_and_count(mak
 
 def test_cases_written_in_bulk_get_the_stay_and_count_one_insert_gets(make_case):
     """A list import writes its cases in bulk (cases.bulk_write.BulkSink: COPY and the statement
-    triggers on PostgreSQL; on SQLite the insert triggers paused and the stays and counts written
+    triggers on PostgreSQL; on SQLite the insert triggers dropped and the stays and counts written
     set-based): each case opens one stay as the insert trigger opens it, the counters end as a
-    recount, and the pause is gone with the write, so a case registered after fires its triggers."""
-    binh_gia = commune_by_code(db.session, BINH_GIA)
+    recount, and the triggers are back as they were, so a case registered after fires them."""
     entered = datetime(2026, 3, 2, 3, 4, 5, 678901)
     facts = [("identity_verification", "btxh", None), ("account_opening", "ncc", "0123456789"),
              ("account_opening", "btxh", ""), ("paid_by_account", "btxh", "9876543210")]
+    triggers = _triggers()
     with write_intent():
         ids = allocate_ids(db.session, CASE_TABLE, len(facts))
-        rows = [BLANK_CASE | {
-            "id": case_id, "status": status, "province_id": binh_gia.province_id, "commune_id": binh_gia.id,
-            "full_name": "Nông Văn Dền", "name_folded": "nong van den", "name_given_first": "den nong van",
-            "birth_date": "1950-01-01", "sex": "male", "policy_group": group, "monthly_amount": 540_000,
-            "category_code": "D5.K5a.1" if group == "btxh" else "PL02.D3.c", "account_number": account,
-            "state_entered_at": entered.isoformat(" ", "microseconds"),
-            "created_at": entered.isoformat(" ", "microseconds"), "updated_at": entered.isoformat(" ", "microseconds")}
-            for case_id, (status, group, account) in zip(ids, facts)]
+        rows = [_bulk_row(case_id, status, group, account, entered)
+                for case_id, (status, group, account) in zip(ids, facts)]
         sink = BulkSink(db.session)
-        sink.write(CASE_TABLE, CASE_COLUMNS, [tuple(row[c] for c in CASE_COLUMNS) for row in rows])
+        sink.write(CASE_TABLE, CASE_COLUMNS, rows)
         sink.finish([CASE_TABLE])
         db.session.commit()
     for case_id, (status, group, account) in zip(ids, facts):
@@ -235,10 +231,48 @@ def test_cases_written_in_bulk_get_the_stay_and_count_one_insert_gets(make_case)
         select(Case.commune_id, Case.status, Case.policy_group, func.count())
         .group_by(Case.commune_id, Case.status, Case.policy_group))}
     assert kept == recount
+    assert _triggers() == triggers
     later = make_case(state=S.PAYMENT_METHOD)
     assert _shape(_stays(later.id)) == [("identity_verification", False), ("payment_method", False)]
+
+
+def test_a_bulk_write_that_fails_leaves_the_triggers_of_cases_in_place(make_case):
+    """A row refused by the database (an id taken) fails the write; the cases' triggers, dropped
+    for it on SQLite, are back whether the caller goes on or rolls back."""
+    taken = make_case()
+    triggers = _triggers()
+    row = _bulk_row(taken.id, "identity_verification", "btxh", None, datetime(2026, 3, 2))
+    with write_intent():
+        with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):   # the drivers' own: a raw write
+            BulkSink(db.session).write(CASE_TABLE, CASE_COLUMNS, [row])
+        if db.engine.dialect.name == "sqlite":      # its transaction goes on (PostgreSQL's is aborted)
+            assert _triggers() == triggers
+        db.session.rollback()
+    assert _triggers() == triggers
+    later = make_case(state=S.PAYMENT_METHOD)
+    assert _shape(_stays(later.id)) == [("identity_verification", False), ("payment_method", False)]
+
+
+def _bulk_row(case_id: int, status: str, group: str, account: str | None, entered: datetime) -> tuple:
+    """A case in Bình Gia as a bulk writer's row."""
+    binh_gia = commune_by_code(db.session, BINH_GIA)
+    row = BLANK_CASE | {
+        "id": case_id, "status": status, "province_id": binh_gia.province_id, "commune_id": binh_gia.id,
+        "full_name": "Nông Văn Dền", "name_folded": "nong van den", "name_given_first": "den nong van",
+        "birth_date": "1950-01-01", "sex": "male", "policy_group": group, "monthly_amount": 540_000,
+        "category_code": "D5.K5a.1" if group == "btxh" else "PL02.D3.c", "account_number": account,
+        "state_entered_at": entered.isoformat(" ", "microseconds"),
+        "created_at": entered.isoformat(" ", "microseconds"), "updated_at": entered.isoformat(" ", "microseconds")}
+    return tuple(row[c] for c in CASE_COLUMNS)
+
+
+def _triggers() -> list[tuple]:
+    """The triggers on `cases`: (name, definition) on SQLite; (name, timing) on PostgreSQL."""
     if db.engine.dialect.name == "sqlite":
-        assert db.session.execute(text("SELECT count(*) FROM trigger_pauses")).scalar_one() == 0
+        return db.session.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                       "AND tbl_name = 'cases' ORDER BY name")).all()
+    return db.session.execute(text("SELECT tgname, tgtype FROM pg_trigger WHERE tgrelid = 'cases'::regclass "
+                                   "AND NOT tgisinternal ORDER BY tgname")).all()
 
 
 def test_an_empty_account_number_is_no_account(make_case):

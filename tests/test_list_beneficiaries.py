@@ -11,7 +11,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from cases.audit import Actor, verify_chain
+from cases.audit import Actor, canonical_json, verify_chain
+from cases.changes import snapshot
 from cases.lists.beneficiaries import BENEFICIARY_LIST
 from cases.lists.kinds import Scope
 from cases.models import AuditRecord, Case, PolicyGroup, Proposal, Sex, Village
@@ -134,6 +135,10 @@ def test_a_messy_list_is_read_row_by_row_and_imported(officer):
     assert len(records) == 3
     assert {r.reason for r in records} == {f"Nhập từ danh sách «danh-sach.xlsx», dòng {n}" for n in (7, 8, 9)}
     assert all(r.actor_username == officer.username for r in records)
+    # ... whose detail is the text registration writes for the case as stored (the chain's verify
+    # rehashes the stored text, and would not see it differ).
+    for record in records:
+        assert record.detail == canonical_json({"fields": snapshot(db.session.get(Case, record.case_id))})
     assert verify_chain(db.session).ok
 
 

@@ -17,14 +17,15 @@ from datetime import date, datetime
 from itertools import islice
 
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
-from sqlalchemy import select, text
+from sqlalchemy import String, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.access import may_see_commune
 from cases.audit_chain import ActorRow, AuditChain, unsealed
 from cases.bulk_write import BulkSink, allocate_ids
-from cases.case_rows import BLANK_CASE, CASE_COLUMNS, CASE_TABLE, creation_detail
+from cases.case_rows import BLANK_CASE, CASE_COLUMNS, CASE_TABLE, creation_detail_over_blank
 from cases.changes import utcnow
 from cases.entry import DuplicateNationalId
 from cases.errors import DomainError
@@ -35,6 +36,7 @@ from cases.models.lists import ListKind
 from cases.registration import PERSON_FIELDS, edit_case, may_register
 from cases.search import fold_name, given_name_first
 from cases.sheets import Table
+from cases.sheets.collector import collector_paused, heap_frozen
 from cases.sheets.reader import read_table
 from cases.sheets.writer import rejected_workbook, template_workbook
 from workflow.states import CaseState
@@ -81,11 +83,12 @@ class BeneficiaryList:
               checkpoint: Checkpoint) -> None:
         table, verdicts = self._plan(session, scope, data, filename, lambda done, total: None)
         writer = _Writer(session, scope, filename)
-        for start in range(start_row, len(verdicts), CHUNK):
-            chunk = verdicts[start:start + CHUNK]
-            counts = writer.write(chunk)
-            session.flush()
-            checkpoint(start + len(chunk), counts)
+        with heap_frozen():
+            for start in range(start_row, len(verdicts), CHUNK):
+                chunk = verdicts[start:start + CHUNK]
+                counts = writer.write(chunk)
+                session.flush()
+                checkpoint(start + len(chunk), counts)
         if start_row >= len(verdicts):
             checkpoint(len(verdicts), {})
         if writer.created >= RESTATE_AFTER:
@@ -102,6 +105,13 @@ class BeneficiaryList:
 
     def _plan(self, session: Session, scope: Scope, data: bytes, filename: str,
               progress: Progress) -> tuple[Table, list[Verdict]]:
+        # The rows, their checks and verdicts: hundreds of thousands of objects, none of them
+        # cyclic, that would set off the collector's full passes over the whole heap again and again.
+        with collector_paused():
+            return self._planned(session, scope, data, filename, progress)
+
+    def _planned(self, session: Session, scope: Scope, data: bytes, filename: str,
+                 progress: Progress) -> tuple[Table, list[Verdict]]:
         commune = _commune_in_scope(session, scope)
         table = read_table(data, filename, "beneficiaries", REQUIRED)
         place = _place(session, commune)
@@ -157,7 +167,7 @@ def _match(session: Session, scope: Scope, commune: Commune, rows: list[ReadRow]
             row.reasons.append(refusal.message)
             verdicts.append(Verdict(row, REJECTED))
             continue
-        if found is None:
+        if found is None and unnumbered:
             found = unnumbered.pop((fold_name(row.values["full_name"]), row.values["birth_date"]), None)
         if found is None:
             verdicts.append(Verdict(row, CREATED))
@@ -170,19 +180,29 @@ def _match(session: Session, scope: Scope, commune: Commune, rows: list[ReadRow]
 def _hold_back_duplicates(rows: list[ReadRow]) -> None:
     """Rows sharing an ID number (or, without one, a name and birth date) are all held back:
     which of them is right is for the commune to say, not for the import to guess."""
-    groups: dict[tuple, list[ReadRow]] = defaultdict(list)
+    first: dict = {}          # an ID number (text), or (folded name, birth date) → its first row
+    keys, shared = [], set()
     for row in rows:
         values = row.values
         if values.get("national_id"):
-            groups["id", values["national_id"]].append(row)
+            key = values["national_id"]
         elif values.get("full_name") and values.get("birth_date"):
-            groups["person", fold_name(values["full_name"]), values["birth_date"]].append(row)
+            key = fold_name(values["full_name"]), values["birth_date"]
+        else:
+            key = None
+        keys.append(key)
+        if key is not None and first.setdefault(key, row) is not row:
+            shared.add(key)
+    if not shared:
+        return
+    groups: dict = defaultdict(list)
+    for row, key in zip(rows, keys):
+        if key in shared:
+            groups[key].append(row)
     for key, group in groups.items():
-        if len(group) < 2:
-            continue
         for row in group:
             others = ", ".join(str(o.source.number) for o in group if o is not row)
-            row.reasons.append(_("Số CCCD trùng với dòng %(rows)s trong tệp.", rows=others) if key[0] == "id"
+            row.reasons.append(_("Số CCCD trùng với dòng %(rows)s trong tệp.", rows=others) if isinstance(key, str)
                                else _("Trùng họ tên và ngày sinh với dòng %(rows)s trong tệp.", rows=others))
 
 
@@ -194,9 +214,17 @@ _LIVE = (select(Case.id, Case.commune_id, Case.status, *(getattr(Case, f) for f 
 def _live_by_number(session: Session, numbers: list[str]) -> dict[str, dict]:
     """The live cases carrying these ID numbers, anywhere (the unique index of live numbers)."""
     found = {}
-    it = iter(numbers)
-    while chunk := list(islice(it, _IN)):
-        for row in session.execute(_LIVE.where(Case.national_id.in_(chunk))).mappings():
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement: the array's numbers are looked up in the index one by one, without a
+        # round trip and a thousand parameters for every 900 of them.
+        statements = [_LIVE.where(Case.national_id == any_(bindparam("numbers", numbers, ARRAY(String))))]
+    else:
+        it = iter(numbers)
+        statements = []
+        while chunk := list(islice(it, _IN)):
+            statements.append(_LIVE.where(Case.national_id.in_(chunk)))
+    for statement in statements:
+        for row in session.execute(statement).mappings():
             found[row["national_id"]] = dict(row)
     return found
 
@@ -256,20 +284,26 @@ class _Writer:
         session, scope = self.session, self.scope
         now = _stored(utcnow())
         user_id = scope.user.id
-        rows, records = [], []
+        records = []
         ids = allocate_ids(session, CASE_TABLE, len(verdicts))
-        for case_id, verdict in zip(ids, verdicts):
-            case = BLANK_CASE | {k: _jsonable(v) for k, v in verdict.row.values.items()}
-            folded = fold_name(case["full_name"])
-            case.update(id=case_id, name_folded=folded, name_given_first=given_name_first(folded),
-                        state_entered_at=now, created_at=now, updated_at=now,
-                        created_by_id=user_id, updated_by_id=user_id)
-            rows.append(tuple(map(case.__getitem__, CASE_COLUMNS)))
-            records.append(unsealed(now, self.actor_row, self.actor_text, "case.create", case_id, None,
-                                    creation_detail(case), self._reason(verdict)))
+
+        def rows():
+            """Each case's row, made as the writer takes it (PostgreSQL inserts the ones sent
+            meanwhile), and its `case.create` record kept for the chain."""
+            for case_id, verdict in zip(ids, verdicts):
+                given = {k: _jsonable(v) for k, v in verdict.row.values.items()}
+                folded = fold_name(given["full_name"])
+                given.update(id=case_id, name_folded=folded, name_given_first=given_name_first(folded),
+                             state_entered_at=now, created_at=now, updated_at=now,
+                             created_by_id=user_id, updated_by_id=user_id)
+                records.append(unsealed(now, self.actor_row, self.actor_text, "case.create", case_id, None,
+                                        creation_detail_over_blank(given), self._reason(verdict)))
+                case = BLANK_CASE | given
+                yield tuple(map(case.__getitem__, CASE_COLUMNS))
+
         sink = BulkSink(session)
         with sink.tuned():     # SQLite: the indexes' pages stay in memory for the chunk's inserts
-            sink.write(CASE_TABLE, CASE_COLUMNS, rows)
+            sink.write(CASE_TABLE, CASE_COLUMNS, rows())
             chain = AuditChain(session, sink)
             chain.seal(records)
             chain.close()
@@ -294,9 +328,14 @@ class _Writer:
 
 def _jsonable(value):
     """A value as the case row stores it around the ORM (cases.case_rows)."""
+    if value.__class__ in _STORED_AS_IS:     # most of a row: a million calls in a big list
+        return value
     if isinstance(value, date):
         return value.isoformat()
     return getattr(value, "value", value)
+
+
+_STORED_AS_IS = frozenset((str, int, bool, type(None)))
 
 
 def _stored(moment: datetime) -> str:

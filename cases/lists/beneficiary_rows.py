@@ -123,13 +123,17 @@ def read_row(row: SheetRow, place: Place, today: date) -> ReadRow:
             return None
 
     def text(name: str) -> str | None:
-        value = take(name, as_text)
-        if value is not None:
-            value = " ".join(value.split())
-            if name in LENGTHS and len(value) > LENGTHS[name]:
-                reasons.append(_("«%(value)s…» dài quá %(n)s ký tự.", value=value[:20], n=LENGTHS[name]))
-                return None
-        return value or None
+        # Sixteen fields a row, most of them absent from a list: `take`'s work in line.
+        cell = raw.get(name)
+        if cell is None:
+            return None
+        value = " ".join((cell if cell.__class__ is str else as_text(cell) or "").split())
+        if not value:
+            return None
+        if name in LENGTHS and len(value) > LENGTHS[name]:
+            reasons.append(_("«%(value)s…» dài quá %(n)s ký tự.", value=value[:20], n=LENGTHS[name]))
+            return None
+        return value
 
     said = place.phrases
     name = text("full_name")
@@ -150,7 +154,7 @@ def read_row(row: SheetRow, place: Place, today: date) -> ReadRow:
             reasons.append(str(failed))
 
     number = take("national_id", as_national_id)
-    sex = take("sex", lambda cell: place.memo(("sex", cell), lambda: _parsed(as_sex, cell)))
+    sex = take("sex", lambda cell: place.memo(("sex", cell.__class__, cell), lambda: _parsed(as_sex, cell)))
     if isinstance(sex, BadValue):
         reasons.append(sex.message)
         sex = None
@@ -228,7 +232,13 @@ def _read_benefit(out: ReadRow, values: dict, take, text, today: date, place: Pl
         reasons.append(_("Diện đối tượng không đúng với nhóm chính sách."))
         return False
     values["policy_group"], values["category_code"] = category.group, category.code
-    amount = take("monthly_amount", as_amount)
+    # A list writes a few amounts over and over ("540.000"): each read once, by its cell's type too
+    # (True and 1 are equal keys, not equal amounts).
+    amount = take("monthly_amount", lambda cell: place.memo(("amount", cell.__class__, cell),
+                                                            lambda: _parsed(as_amount, cell)))
+    if isinstance(amount, BadValue):
+        reasons.append(amount.message)
+        amount = None
     start = take("benefit_start_month", as_month)
     if start is not None:
         values["benefit_start_month"] = start

@@ -20,3 +20,15 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_running:
             gc.enable()
+
+
+@contextmanager
+def heap_frozen() -> Iterator[None]:
+    """The objects alive now (a list's rows and verdicts, read and checked) left out of the
+    collector's passes until the block ends; what the block makes is collected as usual. For work
+    that goes on over a large plan and may leave cycles (the ORM's), where pausing would keep them."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
