@@ -35,6 +35,7 @@ from cases.models import Case, Commune
 from cases.models.case import IdentitySource
 from cases.models.lists import ListKind
 from cases.search import case_number, fold_name
+from cases.sheets.collector import collector_paused, heap_frozen
 from cases.sheets.reader import read_table
 from cases.sheets.values import BadValue, as_date, as_national_id, as_sex, as_text
 from cases.sheets.writer import rejected_workbook
@@ -105,18 +106,20 @@ class PoliceResults:
     def apply(self, session: Session, scope: Scope, data: bytes, filename: str, start_row: int,
               checkpoint: Checkpoint) -> None:
         table, verdicts = self._plan(session, scope, data, filename, lambda done, total: None)
-        for start in range(start_row, len(verdicts), CHUNK):
-            chunk = verdicts[start:start + CHUNK]
-            counts = _apply_chunk(session, scope, chunk)
-            session.flush()
-            checkpoint(start + len(chunk), counts)
+        with heap_frozen():     # the plan's objects stay out of the collector's passes
+            for start in range(start_row, len(verdicts), CHUNK):
+                chunk = verdicts[start:start + CHUNK]
+                counts = _apply_chunk(session, scope, chunk)
+                session.flush()
+                checkpoint(start + len(chunk), counts)
         if start_row >= len(verdicts):
             checkpoint(len(verdicts), {})
 
     def _plan(self, session: Session, scope: Scope, data: bytes, filename: str, progress: Progress):
         _check_scope(session, scope)
-        table = read_table(data, filename, "police_results", REQUIRED)
-        return table, plan(session, scope, table, progress)
+        with collector_paused():    # rows and verdicts by the thousand, none of them cyclic
+            table = read_table(data, filename, "police_results", REQUIRED)
+            return table, plan(session, scope, table, progress)
 
 
 POLICE_RESULTS = PoliceResults()

@@ -40,6 +40,7 @@ from cases.payments.watch import propose_suspensions_for_unpaid_months
 from cases.roles import Role
 from cases.search import case_number
 from cases.sheets.header import fold_header
+from cases.sheets.collector import collector_paused, heap_frozen
 from cases.sheets.reader import read_table
 from cases.sheets.values import BadValue, as_amount, as_national_id, as_text
 from cases.sheets.writer import rejected_workbook
@@ -339,17 +340,22 @@ class PaymentReturn:
         plan = self._plan(session, scope, data, filename, lambda done, total: None)
         job_id = _job_id(session, scope, data)
         verdicts = plan.verdicts
-        for start in range(start_row, len(verdicts), CHUNK):
-            chunk = verdicts[start:start + CHUNK]
-            counts = _apply_chunk(session, scope, chunk, job_id)
-            session.flush()
-            checkpoint(start + len(chunk), counts)
+        with heap_frozen():     # the plan's objects stay out of the collector's passes
+            for start in range(start_row, len(verdicts), CHUNK):
+                chunk = verdicts[start:start + CHUNK]
+                counts = _apply_chunk(session, scope, chunk, job_id)
+                session.flush()
+                checkpoint(start + len(chunk), counts)
         # The return may complete a third unpaid month: the watcher looks at this list's cases now
         # (idempotent, so a resumed import asks again safely).
         proposed = propose_suspensions_for_unpaid_months(session, local_today(), list_id=scope.payment_list_id)
         checkpoint(len(verdicts), {SUSPENSION_PROPOSED: proposed["proposed"]} if proposed["proposed"] else {})
 
     def _plan(self, session: Session, scope: Scope, data: bytes, filename: str, progress: Progress) -> _Plan:
+        with collector_paused():    # rows and verdicts by the thousand, none of them cyclic
+            return self._planned(session, scope, data, filename, progress)
+
+    def _planned(self, session: Session, scope: Scope, data: bytes, filename: str, progress: Progress) -> _Plan:
         plist = signed_list_for(session, scope.user, scope.payment_list_id)
         table = read_table(data, filename, "payment_return", REQUIRED)
         if "case_number" not in table.columns and "national_id" not in table.columns:
