@@ -25,6 +25,7 @@ from sqlalchemy.orm.util import identity_key
 from cases import audit
 from cases.actions import _refuse_unapproved_replacement, move, not_allowed
 from cases.audit import Actor
+from cases.bulk_read import key_batches
 from cases.bulk_write import BulkSink
 from cases.changes import snapshot, utcnow
 from cases.entry import DUPLICATE_ID
@@ -34,7 +35,6 @@ from cases.search import fold_name, given_name_first
 from workflow.states import CaseState
 from workflow.table import TRANSITIONS, TransitionSpec
 
-CHUNK = 1_000          # ids per IN list: well under SQLite's and PostgreSQL's parameter limits
 _CASES = Case.__table__
 _COLUMNS = tuple(_CASES.c)
 
@@ -130,10 +130,8 @@ _KEYS = tuple(column.key for column in _COLUMNS)
 def _read(session: Session, case_ids: list[int]):
     """The cases, in the order of `case_ids` (the database returns an IN list in any order, and
     which of two rows claiming one ID number goes first must not depend on it)."""
-    for start in range(0, len(case_ids), CHUNK):
-        chunk = case_ids[start:start + CHUNK]
-        found = {values[0]: values for values in
-                 session.execute(select(*_COLUMNS).where(_CASES.c.id.in_(chunk))).tuples()}
+    for chunk, among in key_batches(session, _CASES.c.id, case_ids):
+        found = {values[0]: values for values in session.execute(select(*_COLUMNS).where(among)).tuples()}
         for case_id in chunk:
             if case_id in found:
                 yield _CaseRow(dict(zip(_KEYS, found[case_id])))

@@ -14,16 +14,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import islice
 
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
-from sqlalchemy import String, any_, bindparam, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.access import may_see_commune
 from cases.audit_chain import ActorRow, AuditChain, unsealed
+from cases.bulk_read import key_batches
 from cases.bulk_write import BulkSink, allocate_ids
 from cases.case_rows import BLANK_CASE, CASE_COLUMNS, CASE_TABLE, creation_detail_over_blank
 from cases.changes import utcnow
@@ -46,7 +45,6 @@ REQUIRED = frozenset({"full_name", "birth_date"})
 # Rows written per commit: big enough that a chunk's fixed costs vanish, small enough that a
 # stopped import loses little and a web request waits little for SQLite's write lock.
 CHUNK = 10_000
-_IN = 900          # values per IN (...) list: SQLite allows 32,766 parameters, PostgreSQL 65,535
 # After this many new cases PostgreSQL's statistics of the table are refreshed with the import:
 # planned from the old ones (a commune's first list into an empty table), the next lookups by ID
 # number were sequential scans until autovacuum came by (a re-import 6 times slower, measured).
@@ -214,17 +212,8 @@ _LIVE = (select(Case.id, Case.commune_id, Case.status, *(getattr(Case, f) for f 
 def _live_by_number(session: Session, numbers: list[str]) -> dict[str, dict]:
     """The live cases carrying these ID numbers, anywhere (the unique index of live numbers)."""
     found = {}
-    if session.get_bind().dialect.name == "postgresql":
-        # One statement: the array's numbers are looked up in the index one by one, without a
-        # round trip and a thousand parameters for every 900 of them.
-        statements = [_LIVE.where(Case.national_id == any_(bindparam("numbers", numbers, ARRAY(String))))]
-    else:
-        it = iter(numbers)
-        statements = []
-        while chunk := list(islice(it, _IN)):
-            statements.append(_LIVE.where(Case.national_id.in_(chunk)))
-    for statement in statements:
-        for row in session.execute(statement).mappings():
+    for _batch, among in key_batches(session, Case.national_id, numbers):
+        for row in session.execute(_LIVE.where(among)).mappings():
             found[row["national_id"]] = dict(row)
     return found
 

@@ -17,7 +17,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from itertools import islice
 
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
@@ -26,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cases import audit
 from cases.access import commune_ids, may_see_commune
+from cases.bulk_read import key_batches
 from cases.bulk_transitions import check_many, fire_many
 from cases.calendar import working_calendar
 from cases.checks import CheckFailed, check_birth_date, check_national_id
@@ -46,7 +46,6 @@ VERIFIED, CORRECTED, PROBLEM, ALREADY, UNMATCHED, REJECTED = (
     "verified", "corrected", "problem", "already", "unmatched", "rejected")
 REQUIRED = frozenset({"national_id", "result"})
 CHUNK = 2_000               # rows per commit of the import
-_IN = 900                   # values per IN (...) list
 FOLLOW_UP_WORKING_DAYS = 10
 AWAITING = CaseState.IDENTITY_VERIFICATION
 SOURCE = IdentitySource.POLICE_LIST
@@ -295,9 +294,8 @@ def _cases_by_number(session: Session, scope: Scope, numbers: list[str]) -> dict
     """The live cases in the unit and in the user's scope carrying these numbers."""
     visible = _visible(scope)
     found = {}
-    it = iter(numbers)
-    while chunk := list(islice(it, _IN)):
-        for case in session.execute(_BY_NUMBER.where(Case.national_id.in_(chunk))):
+    for _batch, among in key_batches(session, Case.national_id, numbers):
+        for case in session.execute(_BY_NUMBER.where(among)):
             if visible(case):
                 found[case.national_id] = case
     return found

@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cases import audit
 from cases.bulk_transitions import fire_many
+from cases.bulk_read import key_batches
 from cases.bulk_write import BulkSink
 from cases.changes import local_today, utcnow
 from cases.errors import DomainError, NotPermitted
@@ -51,7 +52,6 @@ CONFIRMED, PAID, FAILED, UNPAID, ALREADY, UNMATCHED, REJECTED = (
 SUSPENSION_PROPOSED = "suspension_proposed"
 REQUIRED = frozenset({"amount", "outcome"})
 CHUNK = 2_000                 # rows per commit of the import
-_IN = 900                     # values per IN (...) list
 _ATTEMPTS = 3
 SHOWN_PROBLEMS = 5            # mismatches named in a refusal
 SHOWN_NUMBERS = 10            # case numbers named in a count mismatch
@@ -391,9 +391,8 @@ def _verdict(row: _Row, lines: _Lines, taken: dict[int, int]) -> Verdict:
 
 def _statuses(session: Session, case_ids: list[int]) -> dict[int, S]:
     found = {}
-    for start in range(0, len(case_ids), _IN):
-        for case_id, status in session.execute(select(Case.id, Case.status)
-                                               .where(Case.id.in_(case_ids[start:start + _IN]))):
+    for _batch, among in key_batches(session, Case.id, case_ids):
+        for case_id, status in session.execute(select(Case.id, Case.status).where(among)):
             found[case_id] = status
     return found
 
@@ -455,9 +454,8 @@ def _refresh(session: Session, chunk: list[Verdict]) -> None:
     matched = [v for v in chunk if v.line is not None]
     ids = [v.line.id for v in matched]
     recorded = set()
-    for start in range(0, len(ids), _IN):
-        recorded.update(session.scalars(select(PaymentLine.id).where(PaymentLine.id.in_(ids[start:start + _IN]),
-                                                                     PaymentLine.outcome.is_not(None))))
+    for _batch, among in key_batches(session, PaymentLine.id, ids):
+        recorded.update(session.scalars(select(PaymentLine.id).where(among, PaymentLine.outcome.is_not(None))))
     for verdict in matched:
         verdict.refusals.clear()
         verdict.outcome = ALREADY if verdict.line.id in recorded else PAID if verdict.row.paid else UNPAID
