@@ -35,7 +35,7 @@ from cases.models.lists import ListKind
 from cases.registration import PERSON_FIELDS, edit_case, may_register
 from cases.search import fold_name, given_name_first
 from cases.sheets import Table
-from cases.sheets.collector import collector_paused, heap_frozen
+from cases.collector import collector_paused, heap_frozen
 from cases.sheets.reader import read_table
 from cases.sheets.writer import rejected_workbook, template_workbook
 from workflow.states import CaseState

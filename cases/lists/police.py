@@ -35,7 +35,7 @@ from cases.models import Case, Commune
 from cases.models.case import IdentitySource
 from cases.models.lists import ListKind
 from cases.search import case_number, fold_name
-from cases.sheets.collector import collector_paused, heap_frozen
+from cases.collector import collector_paused, heap_frozen
 from cases.sheets.reader import read_table
 from cases.sheets.values import BadValue, as_date, as_national_id, as_sex, as_text
 from cases.sheets.writer import rejected_workbook

@@ -41,7 +41,7 @@ from cases.payments.watch import propose_suspensions_for_unpaid_months
 from cases.roles import Role
 from cases.search import case_number
 from cases.sheets.header import fold_header
-from cases.sheets.collector import collector_paused, heap_frozen
+from cases.collector import collector_paused, heap_frozen
 from cases.sheets.reader import read_table
 from cases.sheets.values import BadValue, as_amount, as_national_id, as_text
 from cases.sheets.writer import rejected_workbook

@@ -33,7 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from cases.changes import to_local, written
 from cases.models.payments import LineChange
-from cases.sheets.collector import collector_paused
+from cases.collector import collector_paused
 from cases.sheets.writer import text_cell
 from cases.sheets.xml_rows import EMPTY, XmlCells, XmlRows, make_look, saved_workbook
 

@@ -26,7 +26,7 @@ from cases.reports.figures import (ALREADY_MET, GROUPS, NO_TARGET, NOBODY_RECEIV
                                    TrendPoint, share)
 from cases.reports.month_counts import Scope, as_of_statement, counts_at
 from cases.reports.periods import Period, add_months
-from cases.sheets.collector import collector_paused
+from cases.collector import collector_paused
 
 COUNTRY_CODE = "VN"
 TREND_MONTHS = 12
@@ -134,7 +134,7 @@ class _Tally:
 def produce_report(session: Session, period: Period, unit: Unit, now: datetime | None = None) -> Report:
     """The report for `period` and `unit`, counted as of the end of the period.
 
-    The collector is paused throughout (cases.sheets.collector): a country's report reads some
+    The collector is paused throughout (cases.collector): a country's report reads some
     80,000 counted rows and makes thousands of tallies and rows, none of them cyclic, which would
     otherwise set off full collections of the whole heap.
     """

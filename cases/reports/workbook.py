@@ -31,7 +31,7 @@ from cases.reports import columns as columns_
 from cases.reports.columns import COLUMNS, COUNT, SHARE
 from cases.reports.figures import Report, Row
 from cases.reports.periods import Period
-from cases.sheets.collector import collector_paused
+from cases.collector import collector_paused
 from cases.sheets.writer import text_cell
 from cases.sheets.xml_rows import XmlCells, XmlRows, make_look, saved_workbook
 

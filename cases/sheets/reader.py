@@ -15,7 +15,7 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError, Shee
 
 from cases.errors import DomainError
 from cases.sheets import SheetRow, Table
-from cases.sheets.collector import collector_paused
+from cases.collector import collector_paused
 from cases.sheets.header import (HEADER_SEARCH_ROWS, Header, find_header, is_blank_row, is_end_row,
                                  is_numbering_row, synonyms)
 from cases.sheets.safety import MAX_UPLOAD_BYTES, check_file, password_protected

@@ -1,7 +1,7 @@
-"""Python's cyclic garbage collector paused while a large sheet is read or a large workbook is
-built: their hundreds of thousands of short-lived rows, cells and XML elements (none of them
-cyclic) would otherwise set off full collections over the whole heap again and again — half a
-100,000-row list's reading time, a third of a country report's."""
+"""Python's cyclic garbage collector kept off work that makes hundreds of thousands of objects,
+none of them cyclic: a large sheet read, a list checked, a workbook built, a day's digests
+written. Left on, each would set off full collections over the whole heap again and again — half
+a 100,000-row list's reading time, a third of a country report's."""
 from __future__ import annotations
 
 import gc
