@@ -25,6 +25,7 @@ from cases.audit_chain import ActorRow, AuditChain, unsealed
 from cases.bulk_read import key_batches
 from cases.bulk_write import BulkSink, allocate_ids
 from cases.case_rows import BLANK_CASE, CASE_COLUMNS, CASE_TABLE, creation_detail_over_blank
+from cases.collector import collector_paused, heap_frozen
 from cases.changes import utcnow
 from cases.entry import DuplicateNationalId
 from cases.errors import DomainError
@@ -35,7 +36,6 @@ from cases.models.lists import ListKind
 from cases.registration import PERSON_FIELDS, edit_case, may_register
 from cases.search import fold_name, given_name_first
 from cases.sheets import Table
-from cases.collector import collector_paused, heap_frozen
 from cases.sheets.reader import read_table
 from cases.sheets.writer import rejected_workbook, template_workbook
 from workflow.states import CaseState
@@ -81,7 +81,7 @@ class BeneficiaryList:
               checkpoint: Checkpoint) -> None:
         table, verdicts = self._plan(session, scope, data, filename, lambda done, total: None)
         writer = _Writer(session, scope, filename)
-        with heap_frozen():
+        with heap_frozen():     # the plan's objects stay out of the collector's passes
             for start in range(start_row, len(verdicts), CHUNK):
                 chunk = verdicts[start:start + CHUNK]
                 counts = writer.write(chunk)
@@ -317,14 +317,9 @@ class _Writer:
 
 def _jsonable(value):
     """A value as the case row stores it around the ORM (cases.case_rows)."""
-    if value.__class__ in _STORED_AS_IS:     # most of a row: a million calls in a big list
-        return value
     if isinstance(value, date):
         return value.isoformat()
     return getattr(value, "value", value)
-
-
-_STORED_AS_IS = frozenset((str, int, bool, type(None)))
 
 
 def _stored(moment: datetime) -> str:

@@ -29,13 +29,13 @@ from cases.bulk_read import key_batches
 from cases.bulk_transitions import check_many, fire_many
 from cases.calendar import working_calendar
 from cases.checks import CheckFailed, check_birth_date, check_national_id
+from cases.collector import collector_paused, heap_frozen
 from cases.errors import DomainError, NotPermitted
 from cases.lists.kinds import Checkpoint, Preview, Progress, Rejected, Scope
 from cases.models import Case, Commune
 from cases.models.case import IdentitySource
 from cases.models.lists import ListKind
 from cases.search import case_number, fold_name
-from cases.collector import collector_paused, heap_frozen
 from cases.sheets.reader import read_table
 from cases.sheets.values import BadValue, as_date, as_national_id, as_sex, as_text
 from cases.sheets.writer import rejected_workbook

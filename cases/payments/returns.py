@@ -29,10 +29,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from cases import audit
-from cases.bulk_transitions import fire_many
 from cases.bulk_read import key_batches
+from cases.bulk_transitions import fire_many
 from cases.bulk_write import BulkSink
 from cases.changes import local_today, utcnow
+from cases.collector import collector_paused, heap_frozen
 from cases.errors import DomainError, NotPermitted
 from cases.lists.kinds import Checkpoint, Preview, Progress, Rejected, Scope
 from cases.models import Case, LineOutcome, PaymentLine, PaymentList, PaymentListState, ReturnException, User
@@ -41,7 +42,6 @@ from cases.payments.watch import propose_suspensions_for_unpaid_months
 from cases.roles import Role
 from cases.search import case_number
 from cases.sheets.header import fold_header
-from cases.collector import collector_paused, heap_frozen
 from cases.sheets.reader import read_table
 from cases.sheets.values import BadValue, as_amount, as_national_id, as_text
 from cases.sheets.writer import rejected_workbook
