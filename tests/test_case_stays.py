@@ -253,6 +253,81 @@ def test_a_bulk_write_that_fails_leaves_the_triggers_of_cases_in_place(make_case
     assert _shape(_stays(later.id)) == [("identity_verification", False), ("payment_method", False)]
 
 
+def test_a_bulk_update_keeps_the_stays_and_counts_the_update_triggers_keep(make_case):
+    """A bulk move (cases.bulk_write.BulkSink.update: on SQLite with the update triggers dropped and
+    the counts and stays written set-based) leaves each case's stays, and the counters, as the
+    triggers leave them for the same UPDATE of each case: a state changed, a commune moved, an
+    account recorded, an edit dated before the open stay began, a change of no fact; and the
+    triggers are back as they were."""
+    tan_van = commune_by_code(db.session, TAN_VAN)
+    later = datetime.now().replace(microsecond=0) + timedelta(minutes=5)
+    moves = [  # (the case's state, what the UPDATE sets)
+        (S.PAYMENT_METHOD, {"status": "account_opening", "state_entered_at": later, "updated_at": later}),
+        (S.ACCOUNT_OPENING, {"status": "paid_by_account", "state_entered_at": later, "updated_at": later,
+                             "account_number": "0123456789"}),
+        (S.PAYMENT_METHOD, {"commune_id": tan_van.id, "updated_at": later}),
+        (S.ACCOUNT_OPENING, {"account_number": "0123456789", "updated_at": later}),
+        (S.PAYMENT_METHOD, {"commune_id": tan_van.id, "updated_at": datetime(2020, 1, 1)}),
+        (S.PAYMENT_METHOD, {"notes": "không đổi gì", "updated_at": later}),
+    ]
+    by_triggers = [make_case(state=state) for state, _values in moves]
+    in_bulk = [make_case(state=state) for state, _values in moves]
+    triggers = _triggers()
+    with write_intent():
+        for case, (_state, values) in zip(by_triggers, moves):
+            db.session.execute(text(f"UPDATE cases SET {', '.join(f'{k} = :{k}' for k in values)} WHERE id = :id"),
+                               values | {"id": case.id})
+        sink = BulkSink(db.session)
+        for case, (_state, values) in zip(in_bulk, moves):
+            columns = tuple(values)
+            assert sink.update(CASE_TABLE, ("id", "version"), columns,
+                               [(case.id, case.version, *values.values())], bump=("version",)) == 1
+        assert _triggers() == triggers
+        db.session.commit()
+
+    def shape(case_id):
+        """The stays, each moment of the case's own walk (the two sets were walked a moment apart)
+        by its rank among them; the move's moment and the open end as they are."""
+        stays = _stays(case_id)
+        own = sorted({t for s in stays for t in (s.valid_from, s.valid_to)} - {later, OPEN_END})
+        named = {t: n for n, t in enumerate(own)} | {later: "later", OPEN_END: "open"}
+        return [(s.status, s.commune_id, s.has_account, named[s.valid_from], named[s.valid_to]) for s in stays]
+    for one, other, (_state, values) in zip(by_triggers, in_bulk, moves):
+        assert shape(other.id) == shape(one.id), values
+        stays = _stays(other.id)       # chained; the edit dated before its open stay makes one last no time
+        assert all(a.valid_from <= a.valid_to == b.valid_from for a, b in zip(stays, stays[1:]))
+        assert [s.valid_to for s in stays].count(OPEN_END) == 1
+    assert len(_stays(in_bulk[0].id)) == 3 and len(_stays(in_bulk[-1].id)) == 2
+    kept = {(c.commune_id, c.status, c.policy_group): c.n for c in db.session.scalars(select(CaseCount)) if c.n}
+    recount = {(commune, status.value, group.value): n for commune, status, group, n in db.session.execute(
+        select(Case.commune_id, Case.status, Case.policy_group, func.count())
+        .group_by(Case.commune_id, Case.status, Case.policy_group))}
+    assert kept == recount
+    after = make_case(state=S.PAYMENT_METHOD)
+    assert _shape(_stays(after.id)) == [("identity_verification", False), ("payment_method", False)]
+
+
+def test_a_bulk_update_that_fails_leaves_the_triggers_of_cases_in_place(make_case):
+    """An ID number taken by another live case refuses the bulk update; the triggers are back, and
+    the temporary table of the facts before is gone, whether the caller goes on or rolls back."""
+    holder, other = make_case(state=S.PAYMENT_METHOD), make_case(state=S.PAYMENT_METHOD)
+    triggers = _triggers()
+    with write_intent():
+        with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
+            BulkSink(db.session).update(CASE_TABLE, ("id", "version"), ("national_id", "status"),
+                                        [(other.id, other.version, holder.national_id, "account_opening")],
+                                        bump=("version",))
+        if db.engine.dialect.name == "sqlite":
+            assert _triggers() == triggers
+            assert not db.session.execute(text(
+                "SELECT name FROM sqlite_temp_master WHERE name = 'bulk_case_facts'")).all()
+        db.session.rollback()
+    assert _triggers() == triggers
+    assert _shape(_stays(other.id)) == [("identity_verification", False), ("payment_method", False)]
+    after = make_case(state=S.PAYMENT_METHOD)
+    assert _shape(_stays(after.id)) == [("identity_verification", False), ("payment_method", False)]
+
+
 def _bulk_row(case_id: int, status: str, group: str, account: str | None, entered: datetime) -> tuple:
     """A case in Bình Gia as a bulk writer's row."""
     binh_gia = commune_by_code(db.session, BINH_GIA)
