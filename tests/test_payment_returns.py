@@ -21,7 +21,7 @@ from cases.models import PaymentLine, PaymentList, PaymentProvider, ReturnExcept
 from cases.models.lists import ListJob, ListJobState
 from cases.payments.lists import draft_list, sign_list
 from cases.payments.return_desk import upload_return
-from cases.payments.returns import PAYMENT_RETURN, failure_reason
+from cases.payments.returns import PAYMENT_RETURN, _text, failure_reason
 from cases.roles import Role
 from cases.sheets.safety import UnsafeFile
 from cases.users import actor_of
@@ -439,3 +439,13 @@ def test_the_general_upload_form_does_not_take_a_return_without_its_list(app, pe
         jobs.enqueue(db.session, actor_of(officer), officer, ListKind.PAYMENT_RETURN, None, "tra-ve.xlsx", xlsx(MESS),
                      utcnow())
     assert "trang danh sách chi trả" in refused.value.message
+
+
+@pytest.mark.parametrize("cell, read", [
+    ("  Nguyễn   Văn\u00a0Minh\t", "Nguyễn Văn"), ("GD0001", "GD0001"), ("", None), (" \u00a0 ", None),
+    (123, "123"), (0, "0"), (12.0, "12"), (12.5, "12.5"), (True, "True"), (None, None),
+    (date(2026, 11, 5), "05/11/2026")])
+def test_a_cell_is_read_as_text_whatever_its_type(cell, read):
+    """A return's text cells (name, account, reference, reason) trimmed, their spaces made one,
+    cut to the field's length; numbers without ".0", dates as dd/mm/yyyy."""
+    assert _text(cell, 10) == read

@@ -108,6 +108,10 @@ class Verdict:
 
 
 def _text(raw, limit: int) -> str | None:
+    if raw.__class__ is str:        # most cells: as_text would only strip what split() drops
+        return " ".join(raw.split())[:limit] or None
+    if raw.__class__ is int:        # a case number typed as a number (a bool is not one)
+        return str(raw)[:limit]
     try:
         text = as_text(raw)
     except BadValue:
