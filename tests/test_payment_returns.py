@@ -10,14 +10,16 @@ from io import BytesIO
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from cases import bulk_transitions
 from cases.actions import fire_transition
+from cases.audit import verify_chain
 from cases.changes import local_today, utcnow
 from cases.errors import DomainError, NotPermitted
 from cases.lists import jobs
 from cases.lists.kinds import Scope
-from cases.models import PaymentLine, PaymentList, PaymentProvider, ReturnException
+from cases.models import Case, PaymentLine, PaymentList, PaymentProvider, ReturnException
 from cases.models.lists import ListJob, ListJobState
 from cases.payments.lists import draft_list, sign_list
 from cases.payments.return_desk import upload_return
@@ -197,6 +199,37 @@ def test_a_return_is_reconciled_then_imported_again_changing_nothing(app, world,
     assert {r.action for r in audit_records(since)} <= {"list_job.upload", "list_job.previewed", "list_job.confirm",
                                                         "list_job.done"}
     assert case_row(c["opening"])["status"] is S.PAID_BY_ACCOUNT
+
+
+def test_a_chunk_meeting_a_case_changed_meanwhile_is_done_again_with_one_record_per_case(
+        app, world, people, monkeypatch):
+    """Another officer's edit lands between the import's read of a case and its write: the chunk
+    starts again from what the database holds, and each case moves once, with one record."""
+    c = world["cases"]
+    read, raced = bulk_transitions._read, []
+
+    def read_then_someone_edits(session, case_ids):
+        rows = list(read(session, case_ids))
+        if not raced:
+            raced.append(case_ids[0])
+            session.execute(update(Case).where(Case.id == case_ids[0]).values(version=Case.version + 1)
+                            .execution_options(synchronize_session=False))
+        return rows
+    monkeypatch.setattr(bulk_transitions, "_read", read_then_someone_edits)
+    since = last_seq()
+
+    job = run(app, people["officer"], world["list"], the_return(world, REPLIES))
+
+    assert job.state is ListJobState.DONE, job.error
+    assert raced
+    assert json.loads(job.counts) == {"confirmed": 1, "paid": 1, "failed": 2, "unpaid": 1, "already": 0,
+                                      "unmatched": 0, "rejected": 0}
+    assert case_row(c["opening"])["status"] is S.PAID_BY_ACCOUNT
+    assert {case_row(c[name])["status"] for name in ("closed", "moved_away")} == {S.ACCOUNT_OPENING}
+    moved = [r.case_id for r in audit_records(since) if r.action == "case.transition"]
+    assert sorted(moved) == sorted((c["opening"], c["closed"], c["moved_away"]))
+    assert len(outcomes(world["list"])) == 5
+    assert verify_chain(db.session).ok
 
 
 @pytest.mark.parametrize("wrong, named", [
