@@ -23,7 +23,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases import audit
 from cases.access import commune_ids, may_see_commune
 from cases.bulk_read import key_batches
 from cases.bulk_transitions import check_many, fire_many
@@ -375,19 +374,21 @@ def _dry_run(session: Session, scope: Scope, verdicts: list[Verdict]) -> None:
 
 def _apply_chunk(session: Session, scope: Scope, chunk: list[Verdict]) -> dict:
     """Fire the chunk's transitions; a case changed meanwhile by someone else makes the chunk
-    start again from what the database holds now (its rows then may be `already`)."""
+    start again from what the database holds now (its rows then may be `already`). A chunk is a
+    transaction of its own (`apply` commits after each): a failed attempt rolls it back whole, as
+    a provider's return does (cases.payments.returns._apply_chunk says why not a savepoint)."""
     for attempt in range(_ATTEMPTS):
         try:
-            with audit.savepoint(session):
-                for trigger in ("verify_identity", "record_identity_problem"):
-                    chosen = [v for v in chunk if _TRIGGERS.get(v.outcome) == trigger]
-                    if chosen:
-                        _take(chosen, fire_many(session, scope.actor, scope.user, trigger,
-                                                {v.case_id: v.payload for v in chosen}, expected_state=AWAITING))
+            for trigger in ("verify_identity", "record_identity_problem"):
+                chosen = [v for v in chunk if _TRIGGERS.get(v.outcome) == trigger]
+                if chosen:
+                    _take(chosen, fire_many(session, scope.actor, scope.user, trigger,
+                                            {v.case_id: v.payload for v in chosen}, expected_state=AWAITING))
             break
         except StaleDataError:
             if attempt == _ATTEMPTS - 1:
                 raise
+            session.rollback()      # the attempt's writes, and its audit records staged
             chunk[:] = _rematch(session, scope, chunk)
     counts = dict.fromkeys(POLICE_RESULTS.outcomes, 0)
     for verdict in chunk:
