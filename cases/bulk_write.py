@@ -227,8 +227,8 @@ def _update_cases(cursor, update_rows: str, params: list[tuple], ids: list[int])
     triggers = cursor.execute(_UPDATE_TRIGGERS).fetchall()
     for name, _sql in triggers:
         cursor.execute(f'DROP TRIGGER "{name}"')
-    cursor.execute(_FACTS_BEFORE)
     try:
+        cursor.execute(_FACTS_BEFORE)
         for start in range(0, len(ids), _KEPT_PER_STATEMENT):
             chunk = ids[start:start + _KEPT_PER_STATEMENT]
             cursor.execute(_KEEP_FACTS.format(ids=", ".join("?" * len(chunk))), chunk)
@@ -238,9 +238,9 @@ def _update_cases(cursor, update_rows: str, params: list[tuple], ids: list[int])
             cursor.execute(statement)
         return written
     finally:
-        cursor.execute("DROP TABLE temp.bulk_case_facts")
         for _name, sql in triggers:
             cursor.execute(sql)
+        cursor.execute("DROP TABLE IF EXISTS temp.bulk_case_facts")
 
 
 _CONVERTERS: dict[tuple[int, str], object] = {}
