@@ -21,7 +21,7 @@ from typing import NamedTuple
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cases.audit import HEAD_ID, NULL_FIELD, canonical_json, record_hash
+from cases.audit import HEAD_ID, NULL_FIELD, canonical_json, hashed_piece as _field, record_hash
 from cases.models import AuditHead, AuditRecord
 from cases.bulk_write import BulkSink
 
@@ -29,15 +29,6 @@ from cases.bulk_write import BulkSink
 AUDIT_TABLE = AuditRecord.__table__
 AUDIT_COLUMNS = tuple(c.name for c in AUDIT_TABLE.columns)
 _NONE = NULL_FIELD.decode()
-
-
-def _field(value: object) -> str:
-    """`cases.audit.encode_field` as text: the length is still counted in UTF-8 bytes, and the
-    text assembled from these pieces is encoded once, when it is hashed."""
-    if value is None:
-        return _NONE
-    text = str(value)
-    return f"{len(text) if text.isascii() else len(text.encode())}:{text}"
 
 
 _NO_IP_REQUEST_OK = _NONE + _NONE + _field("ok")   # ip, request_id, outcome

@@ -406,18 +406,23 @@ def test_many_records_sealed_at_once_are_written_as_staged_and_chain(app):
         audit.record(db.session, audit.Actor.system("test"), "test.before", detail={"n": -1})
         db.session.commit()
     staged = []
+    # Two actors, one with an address and a request, and two outcomes: the bulk writer prepares
+    # each actor's fields once.
+    actors = (audit.Actor.system("bulk"), audit.Actor(None, "cán.bộ", "officer", "Xã Đông Kinh", "10.0.0.7", "req-9"))
     with write_intent():
         for n in range(audit._BULK_RECORDS + 50):
-            audit.record(db.session, audit.Actor.system("bulk"), "test.bulk", detail={"n": n, "tên": "Nguyễn"},
-                         reason=None if n % 2 else f"dòng {n}")
+            audit.record(db.session, actors[n % 3 == 0], "test.bulk", detail={"n": n, "tên": "Nguyễn"},
+                         reason=None if n % 2 else f"dòng {n}", outcome="refused" if n % 5 == 0 else "ok")
             staged.append(db.session.info[audit._PENDING][-1])
         db.session.commit()
     with write_intent():
         audit.record(db.session, audit.Actor.system("test"), "test.after", detail={"n": 0})
         db.session.commit()
     written = [r for r in audit_records() if r.action == "test.bulk"]
-    assert [(r.occurred_at, r.actor_username, r.detail, r.reason) for r in written] == [
-        (s.occurred_at, "bulk", audit.canonical_json(s.detail), s.reason) for s in staged]
+    assert [(r.occurred_at, r.actor_username, r.actor_unit, r.ip, r.request_id, r.detail, r.reason, r.outcome)
+            for r in written] == [
+        (s.occurred_at, s.actor.username, s.actor.unit, s.actor.ip, s.actor.request_id, audit.canonical_json(s.detail),
+         s.reason, s.outcome) for s in staged]
     assert all(record_hash({name: getattr(r, name) for name in audit.HASHED}) == r.hash for r in written)
     report = verify_chain(db.session)
     assert report.ok and report.checked == len(staged) + 2
