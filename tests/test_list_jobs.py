@@ -49,9 +49,10 @@ class FakeList:
     outcomes = {"created": "Tạo mới", "rejected": "Bị loại"}
 
     def __init__(self, chunk: int = 2, fail_at: int | None = None, failure: type[BaseException] = RuntimeError,
-                 pause: float = 0.0, on_progress=None, after_chunk=None):
+                 pause: float = 0.0, on_progress=None, after_chunk=None, plan: bytes | None = None):
         self.chunk, self.fail_at, self.failure, self.pause = chunk, fail_at, failure, pause
         self.on_progress, self.after_chunk = on_progress, after_chunk
+        self.plan, self.plans_given = plan, []     # the plan its preview makes; those its imports were given
 
     @staticmethod
     def names(data: bytes) -> list[str]:
@@ -67,10 +68,12 @@ class FakeList:
                 self.on_progress(done)
         return Preview(total=len(names), counts={"created": len(names) - len(rejected), "rejected": len(rejected)},
                        rejected=rejected, columns=[("Họ và tên", "full_name")], ignored=["Ghi chú"],
-                       rejected_workbook=rejected_workbook(rejected) if rejected else None)
+                       rejected_workbook=rejected_workbook(rejected) if rejected else None, plan=self.plan)
 
-    def apply(self, session, scope, data, filename, start_row, checkpoint) -> None:
+    def apply(self, session, scope, data, filename, start_row, checkpoint, plan=None) -> None:
         import time
+
+        self.plans_given.append(plan)
 
         names, counts = self.names(data), {}
         for index in range(start_row, len(names)):
@@ -217,6 +220,31 @@ def test_a_list_is_uploaded_previewed_confirmed_and_imported(app, use_kind, offi
     assert json.loads(done.detail) == {"job": job_id, "counts": {"created": 6, "rejected": 1}}
     assert done.actor_id == officer.id                          # the import is the uploader's act
     assert verify_chain(db.session).ok
+
+
+@pytest.mark.parametrize("fail_at", [None, 3])
+def test_the_preview_plan_is_kept_for_the_import_and_dropped_with_the_file(app, use_kind, officer, fail_at):
+    """What a kind's preview makes for its import is stored with the job, given to the import, and
+    dropped with the file when the job ends, done or failed."""
+    plan = "dòng 1–7 đã đọc".encode() * 1000
+    kind = use_kind(FakeList(chunk=2, plan=plan, fail_at=fail_at))
+    job_id = upload(officer)
+    assert claim_and_work(app) is St.PREVIEWED
+    assert fresh(job_id).plan == plan
+    confirm(officer, job_id)
+    assert claim_and_work(app) is (St.DONE if fail_at is None else St.FAILED)
+    assert kind.plans_given == [plan]
+    job = fresh(job_id)
+    assert (job.plan, job.content) == (None, None)
+
+
+def test_a_kind_without_a_plan_is_given_none(app, use_kind, officer):
+    kind = use_kind(FakeList(chunk=2))
+    job_id = upload(officer)
+    claim_and_work(app)
+    confirm(officer, job_id)
+    assert claim_and_work(app) is St.DONE
+    assert kind.plans_given == [None] and fresh(job_id).plan is None
 
 
 def test_the_preview_commits_its_progress_as_it_goes(app, use_kind, officer, monkeypatch):

@@ -5,6 +5,7 @@ corpus; a draft list and a user of another province refused."""
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import date
 from io import BytesIO
 
@@ -23,7 +24,9 @@ from cases.models import Case, PaymentLine, PaymentList, PaymentProvider, Return
 from cases.models.lists import ListJob, ListJobState
 from cases.payments.lists import draft_list, sign_list
 from cases.payments.return_desk import upload_return
-from cases.payments.returns import PAYMENT_RETURN, _text, failure_reason
+from cases.payments.return_rows import (PlannedLine, ReturnRow, Verdict, cell_text, decode_plan, encode_plan,
+                                        failure_reason)
+from cases.payments.returns import PAYMENT_RETURN
 from cases.roles import Role
 from cases.sheets.safety import UnsafeFile
 from cases.users import actor_of
@@ -199,6 +202,42 @@ def test_a_return_is_reconciled_then_imported_again_changing_nothing(app, world,
     assert {r.action for r in audit_records(since)} <= {"list_job.upload", "list_job.previewed", "list_job.confirm",
                                                         "list_job.done"}
     assert case_row(c["opening"])["status"] is S.PAID_BY_ACCOUNT
+
+
+def test_two_uploads_of_one_return_previewed_together_record_each_line_once(app, world, people):
+    """The second import starts from its preview's plan, made before the first import recorded
+    anything: it finds every line recorded meanwhile and changes nothing."""
+    c, officer = world["cases"], people["officer"]
+    data = the_return(world, REPLIES)
+    first = run(app, officer, world["list"], data, confirm=False)
+    second = run(app, officer, world["list"], data, confirm=False)
+    assert json.loads(second.preview)["counts"] == json.loads(first.preview)["counts"] == {
+        "confirmed": 1, "paid": 1, "failed": 2, "unpaid": 1, "already": 0, "unmatched": 0, "rejected": 0}
+    since = last_seq()
+    for job in (first, second):
+        with write_intent():
+            jobs.confirm(db.session, actor_of(officer), officer, db.session.get(ListJob, job.id))
+            db.session.commit()
+        jobs.work_queued(app, "test-worker")
+    db.session.rollback()
+
+    first, second = db.session.get(ListJob, first.id), db.session.get(ListJob, second.id)
+    assert (first.state, second.state) == (ListJobState.DONE, ListJobState.DONE), (first.error, second.error)
+    assert json.loads(first.counts) == json.loads(first.preview)["counts"]
+    assert json.loads(second.counts) == {"confirmed": 0, "paid": 0, "failed": 0, "unpaid": 0, "already": 5,
+                                         "unmatched": 0, "rejected": 0}
+    moved = [r.case_id for r in audit_records(since) if r.action == "case.transition"]
+    assert sorted(moved) == sorted((c["opening"], c["closed"], c["moved_away"]))
+    assert case_row(c["opening"])["status"] is S.PAID_BY_ACCOUNT
+
+
+def test_a_plan_of_another_version_is_not_used():
+    verdict = Verdict(ReturnRow(7, None, "Vi Thị Lan", case_number=12, amount=540_000, paid=True), "paid",
+                      PlannedLine(3, 12, False))
+    assert decode_plan(encode_plan([verdict])) == [verdict]
+    stored = json.loads(zlib.decompress(encode_plan([verdict])))
+    stored["version"] += 1
+    assert decode_plan(zlib.compress(json.dumps(stored).encode())) is None
 
 
 def test_a_chunk_meeting_a_case_changed_meanwhile_is_done_again_with_one_record_per_case(
@@ -481,4 +520,4 @@ def test_the_general_upload_form_does_not_take_a_return_without_its_list(app, pe
 def test_a_cell_is_read_as_text_whatever_its_type(cell, read):
     """A return's text cells (name, account, reference, reason) trimmed, their spaces made one,
     cut to the field's length; numbers without ".0", dates as dd/mm/yyyy."""
-    assert _text(cell, 10) == read
+    assert cell_text(cell, 10) == read

@@ -78,7 +78,8 @@ class BeneficiaryList:
         return _preview(table, verdicts)
 
     def apply(self, session: Session, scope: Scope, data: bytes, filename: str, start_row: int,
-              checkpoint: Checkpoint) -> None:
+              checkpoint: Checkpoint, plan: bytes | None = None) -> None:
+        """The file read again (this kind's preview makes no plan)."""
         table, verdicts = self._plan(session, scope, data, filename, lambda done, total: None)
         writer = _Writer(session, scope, filename)
         with heap_frozen():     # the plan's objects stay out of the collector's passes

@@ -174,7 +174,7 @@ def confirm(session: Session, actor: Actor, user: User, job: ListJob) -> None:
 
 def cancel(session: Session, actor: Actor, user: User, job: ListJob) -> None:
     """Drop the job after its preview; the stored file goes with it. Raises as `confirm`."""
-    _decide(session, user, job, St.CANCELLED, dict(content=None, finished_at=utcnow()))
+    _decide(session, user, job, St.CANCELLED, dict(content=None, plan=None, finished_at=utcnow()))
     audit.record(session, actor, "list_job.cancel", detail={"job": job.id})
 
 
@@ -341,7 +341,7 @@ def _preview(session: Session, job: ListJob, scope: Scope, worker: str) -> St:
     _still_mine(session.execute(_mine(job_id, worker, St.PREVIEWING).values(
         state=St.PREVIEWED, rows_total=found.total, rows_done=found.total, counts=json.dumps(found.counts),
         preview=json.dumps(_preview_json(found), ensure_ascii=False), rejected_workbook=found.rejected_workbook,
-        heartbeat_at=utcnow())))
+        plan=found.plan, heartbeat_at=utcnow())))
     audit.record(session, scope.actor, "list_job.previewed",
                  detail={"job": job_id, "rows": found.total, "counts": found.counts})
     session.commit()
@@ -357,6 +357,7 @@ def _preview_json(found: Preview) -> dict:
 def _import(session: Session, job: ListJob, scope: Scope, worker: str) -> St:
     """Write the data rows from `rows_done` on, a chunk per commit; then mark the job done."""
     job_id, data, filename, start, kind = job.id, job.content, job.filename, job.rows_done or 0, all_kinds()[job.kind]
+    plan = job.plan
     counts: dict[str, int] = json.loads(job.counts) if job.counts else {}
     session.rollback()      # the reads above were deferred; the chunks begin as writers
 
@@ -367,10 +368,10 @@ def _import(session: Session, job: ListJob, scope: Scope, worker: str) -> St:
             rows_done=done, counts=json.dumps(counts), heartbeat_at=utcnow())))
         session.commit()
 
-    kind.apply(session, scope, data, filename, start, checkpoint)
+    kind.apply(session, scope, data, filename, start, checkpoint, plan=plan)
     now = utcnow()
     _still_mine(session.execute(_mine(job_id, worker, St.IMPORTING).values(
-        state=St.DONE, finished_at=now, heartbeat_at=now, content=None, counts=json.dumps(counts))))
+        state=St.DONE, finished_at=now, heartbeat_at=now, content=None, plan=None, counts=json.dumps(counts))))
     audit.record(session, scope.actor, "list_job.done", detail={"job": job_id, "counts": counts})
     session.commit()
     return St.DONE
@@ -391,7 +392,8 @@ def _fail(session: Session, job_id: int, worker: str, message: str) -> St | None
     now = utcnow()
     moved = session.execute(update(ListJob).where(ListJob.id == job_id, ListJob.state.in_(list(WORKING)),
                                                   ListJob.worker == worker)
-                            .values(state=St.FAILED, error=message, finished_at=now, heartbeat_at=now, content=None)
+                            .values(state=St.FAILED, error=message, finished_at=now, heartbeat_at=now, content=None,
+                                    plan=None)
                             .execution_options(synchronize_session=False)).rowcount
     if moved != 1:
         session.rollback()

@@ -45,6 +45,7 @@ class Preview:
     columns: list[tuple[str, str]] = field(default_factory=list)  # (header as written, field it is read as)
     ignored: list[str] = field(default_factory=list)              # headers not recognised
     rejected_workbook: bytes | None = None       # the rejected rows untouched, plus a reason column
+    plan: bytes | None = None                    # what the import may start from (the kind's own form), if anything
 
 
 Progress = Callable[[int, int], None]            # (data rows checked, data rows in all)
@@ -61,10 +62,12 @@ class Kind(Protocol):
         :raise DomainError: the file as a whole cannot be read (unsafe, not a spreadsheet, no header)."""
 
     def apply(self, session: Session, scope: Scope, data: bytes, filename: str, start_row: int,
-              checkpoint: Checkpoint) -> None:
+              checkpoint: Checkpoint, plan: bytes | None = None) -> None:
         """Check again (the database may have changed since the preview) and write the data rows
         from index `start_row` (0-based among data rows) on, a chunk at a time: flush the chunk,
-        then `checkpoint(rows done, chunk counts)`.
+        then `checkpoint(rows done, chunk counts)`. `plan` is the preview's `Preview.plan`: a kind
+        that made one may start from it instead of reading the file again, checking again what
+        the database may have changed.
         :raise DomainError: as preview."""
 
 

@@ -102,7 +102,8 @@ class PoliceResults:
         return _preview(table, verdicts)
 
     def apply(self, session: Session, scope: Scope, data: bytes, filename: str, start_row: int,
-              checkpoint: Checkpoint) -> None:
+              checkpoint: Checkpoint, plan: bytes | None = None) -> None:
+        """The file read again (this kind's preview makes no plan)."""
         table, verdicts = self._plan(session, scope, data, filename, lambda done, total: None)
         with heap_frozen():     # the plan's objects stay out of the collector's passes
             for start in range(start_row, len(verdicts), CHUNK):

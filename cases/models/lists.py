@@ -71,6 +71,9 @@ class ListJob(db.Model):
     preview: Mapped[str | None] = mapped_column(Text)
     # The rejected rows as a workbook: each original row untouched plus a reason column.
     rejected_workbook: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    # What the import may start from instead of reading the file again (`Preview.plan`, in the
+    # kind's own form); dropped with the file.
+    plan: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     error: Mapped[str | None] = mapped_column(Text)             # the user's message (Vietnamese)
     created_at: Mapped[datetime]                                # UTC
     started_at: Mapped[datetime | None]                         # the current phase's worker took it
