@@ -74,15 +74,38 @@ def fire_many(session: Session, actor: Actor, user: User | None, trigger: str, p
     :raise StaleDataError: a case changed after it was read; nothing of the batch should stand
         (the caller rolls back and retries).
     """
-    spec = _spec(trigger)
-    outcomes, moved = _fire_in_memory(session, user, spec, payloads, expected_state)
-    if moved:
-        _write(session, moved)
-        for m in moved:
+    return write_moves(session, actor, move_in_memory(session, user, trigger, payloads,
+                                                      expected_state=expected_state), action)
+
+
+@dataclass
+class Moves:
+    """A batch fired in memory (`move_in_memory`), to be written by `write_moves`."""
+    trigger: str
+    payloads: dict[int, dict]
+    outcomes: dict[int, Outcome]
+    moved: list[_Moved]
+
+
+def move_in_memory(session: Session, user: User | None, trigger: str, payloads: dict[int, dict], *,
+                   expected_state: CaseState | None = None) -> Moves:
+    """`fire_many`'s first half: the cases read and moved in memory, nothing written. It may run on
+    another session than `write_moves` (a read ahead): the write is guarded by the versions read.
+    :raise DomainError: as `fire_many`."""
+    outcomes, moved = _fire_in_memory(session, user, _spec(trigger), payloads, expected_state)
+    return Moves(trigger, payloads, outcomes, moved)
+
+
+def write_moves(session: Session, actor: Actor, moves: Moves, action: str = "case.transition") -> dict[int, Outcome]:
+    """`fire_many`'s second half: the moved cases written, one audit record each; their outcomes.
+    :raise StaleDataError: as `fire_many`."""
+    if moves.moved:
+        _write(session, moves.moved)
+        for m in moves.moved:
             audit.record(session, actor, action, case_id=m.row.id, detail={
-                "trigger": trigger, "from": m.from_state, "to": m.row.status, "data": payloads[m.row.id],
+                "trigger": moves.trigger, "from": m.from_state, "to": m.row.status, "data": moves.payloads[m.row.id],
                 "changes": m.changes, **m.notes})
-    return outcomes
+    return moves.outcomes
 
 
 def check_many(session: Session, user: User | None, trigger: str, payloads: dict[int, dict], *,

@@ -5,6 +5,7 @@ corpus; a draft list and a user of another province refused."""
 from __future__ import annotations
 
 import json
+import threading
 import zlib
 from datetime import date
 from io import BytesIO
@@ -26,6 +27,7 @@ from cases.payments.lists import draft_list, sign_list
 from cases.payments.return_desk import upload_return
 from cases.payments.return_rows import (PlannedLine, ReturnRow, Verdict, cell_text, decode_plan, encode_plan,
                                         failure_reason)
+from cases.payments import returns
 from cases.payments.returns import PAYMENT_RETURN
 from cases.roles import Role
 from cases.sheets.safety import UnsafeFile
@@ -261,6 +263,39 @@ def test_a_chunk_meeting_a_case_changed_meanwhile_is_done_again_with_one_record_
 
     assert job.state is ListJobState.DONE, job.error
     assert raced
+    assert json.loads(job.counts) == {"confirmed": 1, "paid": 1, "failed": 2, "unpaid": 1, "already": 0,
+                                      "unmatched": 0, "rejected": 0}
+    assert case_row(c["opening"])["status"] is S.PAID_BY_ACCOUNT
+    assert {case_row(c[name])["status"] for name in ("closed", "moved_away")} == {S.ACCOUNT_OPENING}
+    moved = [r.case_id for r in audit_records(since) if r.action == "case.transition"]
+    assert sorted(moved) == sorted((c["opening"], c["closed"], c["moved_away"]))
+    assert len(outcomes(world["list"])) == 5
+    assert verify_chain(db.session).ok
+
+
+@pytest.mark.postgresql
+def test_a_chunk_read_ahead_meeting_a_case_changed_meanwhile_is_done_again(app, world, people, monkeypatch):
+    """On PostgreSQL the next chunk is read and moved in memory on a thread of its own while the
+    current one is written. Another officer's edit, committed after that read, makes the chunk's
+    write find a newer version: the chunk starts again from the database, each case moving once."""
+    c = world["cases"]
+    read, raced = bulk_transitions._read, []
+
+    def read_then_someone_edits(session, case_ids):
+        rows = list(read(session, case_ids))
+        if threading.current_thread().name.startswith("read-ahead") and not raced:
+            raced.append(case_ids[0])
+            with db.engine.begin() as other:
+                other.execute(update(Case).where(Case.id == case_ids[0]).values(version=Case.version + 1))
+        return rows
+    monkeypatch.setattr(bulk_transitions, "_read", read_then_someone_edits)
+    monkeypatch.setattr(returns, "CHUNK", 2)
+    since = last_seq()
+
+    job = run(app, people["officer"], world["list"], the_return(world, REPLIES))
+
+    assert job.state is ListJobState.DONE, job.error
+    assert raced and raced[0] in (c["closed"], c["moved_away"])
     assert json.loads(job.counts) == {"confirmed": 1, "paid": 1, "failed": 2, "unpaid": 1, "already": 0,
                                       "unmatched": 0, "rejected": 0}
     assert case_row(c["opening"])["status"] is S.PAID_BY_ACCOUNT

@@ -29,8 +29,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases.bulk_read import key_batches
-from cases.bulk_transitions import fire_many
+from cases.bulk_read import key_batches, read_ahead
+from cases.bulk_transitions import Moves, move_in_memory, write_moves
 from cases.bulk_write import BulkSink
 from cases.changes import local_today, utcnow
 from cases.collector import collector_paused, heap_frozen
@@ -213,10 +213,18 @@ class PaymentReturn:
         if verdicts is None:
             verdicts = self._plan(session, scope, data, filename, lambda done, total: None).verdicts
         job_id = _job_id(session, scope, data)
-        with heap_frozen():     # the plan's objects stay out of the collector's passes
-            for start in range(start_row, len(verdicts), CHUNK):
+        month = session.scalar(select(PaymentList.month).where(PaymentList.id == scope.payment_list_id)).isoformat()
+        starts = range(start_row, len(verdicts), CHUNK)
+        # The plan's objects stay out of the collector's passes. On PostgreSQL the next chunk is
+        # read and moved in memory while this one's writes run on the server (cases.bulk_read).
+        with heap_frozen(), read_ahead(session) as submit:
+            ahead = None
+            for n, start in enumerate(starts):
                 chunk = verdicts[start:start + CHUNK]
-                counts = _apply_chunk(session, scope, chunk, job_id)
+                moves = ahead.result() if ahead is not None else None
+                if submit is not None and n + 1 < len(starts):
+                    ahead = submit(_moved_ahead, scope.user.id, verdicts[starts[n + 1]:starts[n + 1] + CHUNK], month)
+                counts = _apply_chunk(session, scope, chunk, job_id, month, moves)
                 session.flush()
                 checkpoint(start + len(chunk), counts)
         # The return may complete a third unpaid month: the watcher looks at this list's cases now
@@ -310,26 +318,44 @@ _TRIGGERS = ((CONFIRMED, "confirm_account_payment", S.ACCOUNT_OPENING),
              (FAILED, "report_payment_failure", S.PAID_BY_ACCOUNT))
 
 
-def _apply_chunk(session: Session, scope: Scope, chunk: list[Verdict], job_id: int) -> dict:
-    """Fire the chunk's transitions and store its outcomes; a case changed meanwhile by someone
-    else makes the chunk start again from what the database holds now.
+def _moves(session: Session, user: User, chunk: list[Verdict], month: str) -> dict[str, Moves]:
+    """The chunk's cases read, classified and moved in memory: {outcome: the moves}."""
+    _classify(session, chunk)
+    moves = {}
+    for outcome, trigger, state in _TRIGGERS:
+        chosen = [v for v in chunk if v.outcome == outcome]
+        if chosen:
+            moves[outcome] = move_in_memory(session, user, trigger, {v.line.case_id: _payload(v, month) for v in chosen},
+                                            expected_state=state)
+    return moves
+
+
+def _moved_ahead(reader: Session, user_id: int, chunk: list[Verdict], month: str) -> dict[str, Moves]:
+    """`_moves` on the read-ahead thread's own session (and its own copy of the user)."""
+    return _moves(reader, reader.get(User, user_id), chunk, month)
+
+
+def _apply_chunk(session: Session, scope: Scope, chunk: list[Verdict], job_id: int, month: str,
+                 moves: dict[str, Moves] | None = None) -> dict:
+    """Write the chunk's transitions (`moves`, when they were worked out ahead) and store its
+    outcomes; a case changed meanwhile by someone else makes the chunk start again from what the
+    database holds now.
 
     A chunk is a transaction of its own (`apply` commits after each), so a failed attempt rolls
     the whole transaction back rather than a savepoint: on SQLite, a savepoint made every page the
     chunk wrote be copied to its journal first, a tenth of the cases' UPDATE."""
-    month = session.scalar(select(PaymentList.month).where(PaymentList.id == scope.payment_list_id)).isoformat()
     for attempt in range(_ATTEMPTS):
         if attempt:
             session.rollback()      # the attempt's writes, and its audit records staged
             _refresh(session, chunk)
-        _classify(session, chunk)
+            moves = None
+        if moves is None:
+            moves = _moves(session, scope.user, chunk, month)
         try:
-            for outcome, trigger, state in _TRIGGERS:
-                chosen = [v for v in chunk if v.outcome == outcome]
-                if chosen:
-                    done = fire_many(session, scope.actor, scope.user, trigger,
-                                     {v.line.case_id: _payload(v, month) for v in chosen}, expected_state=state)
-                    _take(chosen, done)
+            for outcome, _trigger, _state in _TRIGGERS:
+                if outcome in moves:
+                    chosen = [v for v in chunk if v.outcome == outcome]
+                    _take(chosen, write_moves(session, scope.actor, moves[outcome]))
             _store_outcomes(session, chunk, job_id)
             break
         except StaleDataError:
