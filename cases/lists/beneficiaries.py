@@ -23,7 +23,7 @@ from cases import audit
 from cases.access import may_see_commune
 from cases.audit_chain import ActorRow, AuditChain, unsealed
 from cases.bulk_read import key_batches
-from cases.bulk_write import BulkSink, allocate_ids
+from cases.bulk_write import BulkSink, allocate_ids, bulk_cache
 from cases.case_rows import BLANK_CASE, CASE_COLUMNS, CASE_TABLE, creation_detail_over_blank
 from cases.collector import collector_paused, heap_frozen
 from cases.changes import utcnow
@@ -82,7 +82,9 @@ class BeneficiaryList:
         """The file read again (this kind's preview makes no plan)."""
         table, verdicts = self._plan(session, scope, data, filename, lambda done, total: None)
         writer = _Writer(session, scope, filename)
-        with heap_frozen():     # the plan's objects stay out of the collector's passes
+        # The plan's objects stay out of the collector's passes; SQLite keeps its indexes' pages
+        # from chunk to chunk.
+        with heap_frozen(), bulk_cache(session):
             for start in range(start_row, len(verdicts), CHUNK):
                 chunk = verdicts[start:start + CHUNK]
                 counts = writer.write(chunk)

@@ -26,6 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from cases.access import commune_ids, may_see_commune
 from cases.bulk_read import key_batches
 from cases.bulk_transitions import check_many, fire_many
+from cases.bulk_write import bulk_cache
 from cases.calendar import working_calendar
 from cases.checks import CheckFailed, check_birth_date, check_national_id
 from cases.collector import collector_paused, heap_frozen
@@ -105,7 +106,9 @@ class PoliceResults:
               checkpoint: Checkpoint, plan: bytes | None = None) -> None:
         """The file read again (this kind's preview makes no plan)."""
         table, verdicts = self._plan(session, scope, data, filename, lambda done, total: None)
-        with heap_frozen():     # the plan's objects stay out of the collector's passes
+        # The plan's objects stay out of the collector's passes; SQLite keeps its indexes' pages
+        # from chunk to chunk.
+        with heap_frozen(), bulk_cache(session):
             for start in range(start_row, len(verdicts), CHUNK):
                 chunk = verdicts[start:start + CHUNK]
                 counts = _apply_chunk(session, scope, chunk)

@@ -31,7 +31,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cases.bulk_read import key_batches, read_ahead
 from cases.bulk_transitions import Moves, move_in_memory, write_moves
-from cases.bulk_write import BulkSink
+from cases.bulk_write import BulkSink, bulk_cache
 from cases.changes import local_today, utcnow
 from cases.collector import collector_paused, heap_frozen
 from cases.errors import DomainError, NotPermitted
@@ -215,9 +215,10 @@ class PaymentReturn:
         job_id = _job_id(session, scope, data)
         month = session.scalar(select(PaymentList.month).where(PaymentList.id == scope.payment_list_id)).isoformat()
         starts = range(start_row, len(verdicts), CHUNK)
-        # The plan's objects stay out of the collector's passes. On PostgreSQL the next chunk is
-        # read and moved in memory while this one's writes run on the server (cases.bulk_read).
-        with heap_frozen(), read_ahead(session) as submit:
+        # The plan's objects stay out of the collector's passes; SQLite keeps its indexes' pages
+        # from chunk to chunk. On PostgreSQL the next chunk is read and moved in memory while this
+        # one's writes run on the server (cases.bulk_read).
+        with heap_frozen(), bulk_cache(session), read_ahead(session) as submit:
             ahead = None
             for n, start in enumerate(starts):
                 chunk = verdicts[start:start + CHUNK]
