@@ -59,7 +59,11 @@ class Base:
     MAX_FORM_PARTS = 1000
     # The chain's head is appended here after every verify (outside the database).
     AUDIT_ANCHOR_PATH: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # The pool hands out the connection given back last: a bulk job committing chunk after chunk
+    # keeps one connection, and on SQLite that connection's page cache (another connection's
+    # commit in between would empty it: a return's 100,000-case UPDATE took 4.5 s alternating
+    # between two connections of the pool, ~1 s on one).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_use_lifo": True}
     # The scheduler: the active one renews its lease every poll; a standby takes over once the
     # lease has expired (within LEASE + POLL seconds of the active one dying).
     SCHEDULER_LEASE_SECONDS = 30.0
@@ -165,7 +169,7 @@ class Production(Base):
         if self.MAIL_SERVER and not os.environ.get("MAIL_FROM"):
             raise ConfigError("production needs MAIL_FROM (the sender's address) when MAIL_SERVER is set")
         # SQL parameters carry ID numbers and phone numbers: never in a production log line.
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+        self.SQLALCHEMY_ENGINE_OPTIONS = {**Base.SQLALCHEMY_ENGINE_OPTIONS, "hide_parameters": True}
 
 
 CONFIGS = {"development": Development, "testing": Testing, "production": Production}

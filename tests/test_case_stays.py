@@ -319,13 +319,36 @@ def test_a_bulk_update_that_fails_leaves_the_triggers_of_cases_in_place(make_cas
                                         bump=("version",))
         if db.engine.dialect.name == "sqlite":
             assert _triggers() == triggers
-            assert not db.session.execute(text(
-                "SELECT name FROM sqlite_temp_master WHERE name = 'bulk_case_facts'")).all()
+            assert not db.session.execute(text("SELECT name FROM sqlite_temp_master WHERE name IN "
+                                               "('bulk_case_facts', 'bulk_update_values')")).all()
         db.session.rollback()
     assert _triggers() == triggers
     assert _shape(_stays(other.id)) == [("identity_verification", False), ("payment_method", False)]
     after = make_case(state=S.PAYMENT_METHOD)
     assert _shape(_stays(after.id)) == [("identity_verification", False), ("payment_method", False)]
+
+
+def test_a_bulk_update_writes_each_row_its_own_values_and_counts_only_those_written(make_case):
+    """Many rows in one call: each case gets its own values; a row whose version is no longer the
+    case's is left alone, and an id given twice is written once (by one of its rows: PostgreSQL
+    does not say which), so the count returned tells a caller guarding by the version that not
+    every row went in."""
+    cases = [make_case(state=S.PAYMENT_METHOD) for _ in range(4)]
+    stale, repeated = cases[1], cases[2]
+    before = {c.id: (c.notes, c.version) for c in cases}
+    with write_intent():
+        rows = [(c.id, c.version - 1 if c is stale else c.version, f"ghi chú {n}") for n, c in enumerate(cases)]
+        rows.append((repeated.id, repeated.version, "lần thứ hai"))
+        written = BulkSink(db.session).update(CASE_TABLE, ("id", "version"), ("notes",), rows, bump=("version",))
+        db.session.commit()
+    assert written == 3
+    fresh()
+    after = {c.id: (c.notes, c.version) for c in db.session.scalars(select(Case).where(Case.id.in_([c.id for c in cases])))}
+    assert after.pop(stale.id) == before[stale.id]
+    notes, version = after.pop(repeated.id)
+    assert notes in ("ghi chú 2", "lần thứ hai") and version == before[repeated.id][1] + 1
+    assert after == {case.id: (f"ghi chú {n}", before[case.id][1] + 1) for n, case in enumerate(cases)
+                     if case not in (stale, repeated)}
 
 
 def _bulk_row(case_id: int, status: str, group: str, account: str | None, entered: datetime) -> tuple:
