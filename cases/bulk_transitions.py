@@ -88,11 +88,13 @@ class Moves:
 
 
 def move_in_memory(session: Session, user: User | None, trigger: str, payloads: dict[int, dict], *,
-                   expected_state: CaseState | None = None) -> Moves:
+                   expected_state: CaseState | None = None, rows: dict[int, object] | None = None) -> Moves:
     """`fire_many`'s first half: the cases read and moved in memory, nothing written. It may run on
     another session than `write_moves` (a read ahead): the write is guarded by the versions read.
+    `rows`: the cases as `read_cases` read them, when the caller has read them already (a case not
+    among them is not found); they are moved in place.
     :raise DomainError: as `fire_many`."""
-    outcomes, moved = _fire_in_memory(session, user, _spec(trigger), payloads, expected_state)
+    outcomes, moved = _fire_in_memory(session, user, _spec(trigger), payloads, expected_state, rows)
     return Moves(trigger, payloads, outcomes, moved)
 
 
@@ -126,12 +128,17 @@ def _spec(trigger: str) -> TransitionSpec:
 
 
 def _fire_in_memory(session: Session, user: User | None, spec: TransitionSpec, payloads: dict[int, dict],
-                    expected_state: CaseState | None) -> tuple[dict[int, Outcome], list[_Moved]]:
+                    expected_state: CaseState | None, rows: dict[int, object] | None = None,
+                    ) -> tuple[dict[int, Outcome], list[_Moved]]:
     outcomes: dict[int, Outcome] = {}
     moved: list[_Moved] = []
     taken: dict[str, int] = {}      # ID numbers this batch records: the unique index sees them only at the write
     done = _("Đã thực hiện «%(action)s».", action=spec.label)
-    for row in _read(session, list(payloads)):
+    if rows is None:
+        read = _read(session, list(payloads))
+    else:
+        read = (rows[case_id] for case_id in payloads if case_id in rows)
+    for row in read:
         refusal = _refusal(row, spec, expected_state)
         if refusal is None:
             try:
@@ -148,6 +155,12 @@ def _fire_in_memory(session: Session, user: User | None, spec: TransitionSpec, p
 
 
 _KEYS = tuple(column.key for column in _COLUMNS)
+
+
+def read_cases(session: Session, case_ids: list[int]) -> dict[int, object]:
+    """The cases as a bulk transition reads them ({id: the row, its columns as attributes}), in the
+    order of `case_ids`; for a caller that looks at them before `move_in_memory` moves them."""
+    return {row.id: row for row in _read(session, case_ids)}
 
 
 def _read(session: Session, case_ids: list[int]):

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence, Sized
 from contextlib import contextmanager
+from datetime import datetime
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import DateTime, Table, func, select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -318,8 +319,32 @@ def _converter(column, dialect: Dialect):
     value; on SQLite a datetime to its text), or None."""
     key = (id(column), dialect.name)
     if key not in _CONVERTERS:
-        _CONVERTERS[key] = column.type.dialect_impl(dialect).bind_processor(dialect)
+        convert = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if (convert is not None and dialect.name == "sqlite" and isinstance(column.type, DateTime)
+                and _writes_as_iso(convert)):
+            convert = _naive_datetime_text(convert)
+        _CONVERTERS[key] = convert
     return _CONVERTERS[key]
+
+
+_SAMPLES = (datetime(2026, 12, 2, 21, 5, 9, 48), datetime(999, 1, 1), datetime(2026, 1, 31, 0, 0, 0, 999999))
+
+
+def _writes_as_iso(convert) -> bool:
+    """Whether a DateTime column's conversion writes a datetime as `isoformat(" ", "microseconds")`
+    (SQLAlchemy's default storage format on SQLite), tried on samples."""
+    return all(convert(sample) == sample.isoformat(" ", "microseconds") for sample in _SAMPLES)
+
+
+def _naive_datetime_text(convert):
+    """SQLAlchemy's SQLite DateTime conversion formats each value by a %-template of seven fields,
+    2.5 µs a datetime, half a second of a return's 100,000 cases and lines; `isoformat` writes the
+    same text in a sixth of that. Anything but a naive datetime goes to SQLAlchemy's."""
+    def to_text(value):
+        if value.__class__ is datetime and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        return convert(value)
+    return to_text
 
 
 def _array_of(column, dialect: Dialect) -> str:

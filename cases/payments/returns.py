@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from cases.bulk_read import key_batches, read_ahead
-from cases.bulk_transitions import Moves, move_in_memory, write_moves
+from cases.bulk_transitions import Moves, move_in_memory, read_cases, write_moves
 from cases.bulk_write import BulkSink, bulk_cache
 from cases.changes import local_today, utcnow
 from cases.collector import collector_paused, heap_frozen
@@ -296,16 +296,24 @@ def _statuses(session: Session, case_ids: list[int]) -> dict[int, S]:
     return found
 
 
-def _classify(session: Session, chunk: list[Verdict]) -> None:
-    """PAID / UNPAID rows of account lines become CONFIRMED / FAILED where the case's state moves."""
-    open_ = [v for v in chunk if v.outcome in (PAID, UNPAID, CONFIRMED, FAILED) and not v.line.in_cash]
-    statuses = _statuses(session, [v.line.case_id for v in open_])
+def _classify(session: Session, chunk: list[Verdict], rows: dict[int, object] | None = None) -> None:
+    """PAID / UNPAID rows of account lines become CONFIRMED / FAILED where the case's state moves;
+    the states read, unless `rows` holds the cases read already."""
+    open_ = _on_account(chunk)
+    if rows is None:
+        statuses = _statuses(session, [v.line.case_id for v in open_])
+    else:
+        statuses = {case_id: row.status for case_id, row in rows.items()}
     for verdict in open_:
         status = statuses.get(verdict.line.case_id)
         if verdict.row.paid:
             verdict.outcome = CONFIRMED if status is S.ACCOUNT_OPENING else PAID
         else:
             verdict.outcome = FAILED if status is S.PAID_BY_ACCOUNT else UNPAID
+
+
+def _on_account(chunk: list[Verdict]) -> list[Verdict]:
+    return [v for v in chunk if v.outcome in (PAID, UNPAID, CONFIRMED, FAILED) and not v.line.in_cash]
 
 
 def _payload(verdict: Verdict, month: str) -> dict:
@@ -320,14 +328,16 @@ _TRIGGERS = ((CONFIRMED, "confirm_account_payment", S.ACCOUNT_OPENING),
 
 
 def _moves(session: Session, user: User, chunk: list[Verdict], month: str) -> dict[str, Moves]:
-    """The chunk's cases read, classified and moved in memory: {outcome: the moves}."""
-    _classify(session, chunk)
+    """The chunk's cases read (once: the states that classify them are those the moves start
+    from), classified and moved in memory: {outcome: the moves}."""
+    rows = read_cases(session, [v.line.case_id for v in _on_account(chunk)])
+    _classify(session, chunk, rows)
     moves = {}
     for outcome, trigger, state in _TRIGGERS:
         chosen = [v for v in chunk if v.outcome == outcome]
         if chosen:
             moves[outcome] = move_in_memory(session, user, trigger, {v.line.case_id: _payload(v, month) for v in chosen},
-                                            expected_state=state)
+                                            expected_state=state, rows=rows)
     return moves
 
 
