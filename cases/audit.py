@@ -42,6 +42,13 @@ class Actor:
         return cls(None, name, "system", None, None, request_id)
 
 
+@dataclass(frozen=True)
+class EncodedDetail:
+    """A record's detail already in its one text form (`canonical_json`): made where there was
+    time, on a bulk transition's read-ahead thread, not at commit while the database waits."""
+    text: str
+
+
 @dataclass
 class _Staged:
     actor: Actor
@@ -49,7 +56,7 @@ class _Staged:
     case: Any = None
     case_id: int | None = None
     proposal: Any = None
-    detail: dict | None = None
+    detail: dict | EncodedDetail | None = None
     reason: str | None = None
     outcome: str = "ok"
     occurred_at: datetime = field(default_factory=lambda: utcnow())
@@ -77,8 +84,14 @@ def canonical_json(data: Any) -> str:
     return _CANONICAL.encode(data)
 
 
+def _detail_text(detail: dict | EncodedDetail | None) -> str | None:
+    if detail is None:
+        return None
+    return detail.text if isinstance(detail, EncodedDetail) else canonical_json(detail)
+
+
 def record(session: Session, actor: Actor, action: str, *, case=None, case_id: int | None = None,
-           proposal=None, detail: dict | None = None, reason: str | None = None,
+           proposal=None, detail: dict | EncodedDetail | None = None, reason: str | None = None,
            outcome: str = "ok") -> None:
     """Stage one audit record; it is chained and written when the session commits."""
     session.info.setdefault(_PENDING, []).append(
@@ -135,7 +148,7 @@ def _seal(session: Session) -> None:
             "action": item.action,
             "case_id": item.case.id if item.case is not None else item.case_id,
             "proposal_id": item.proposal.id if item.proposal is not None else None,
-            "detail": canonical_json(item.detail) if item.detail is not None else None,
+            "detail": _detail_text(item.detail),
             "reason": item.reason, "ip": item.actor.ip, "request_id": item.actor.request_id,
             "outcome": item.outcome, "prev_hash": prev,
         }
@@ -181,7 +194,7 @@ def _chained_in_bulk(staged: list[_Staged], seq: int, prev: str) -> tuple[list[t
                 "".join(map(hashed_piece, (actor.ip, actor.request_id, item.outcome))))
         case_id = item.case.id if item.case is not None else item.case_id
         proposal_id = item.proposal.id if item.proposal is not None else None
-        detail = canonical_json(item.detail) if item.detail is not None else None
+        detail = _detail_text(item.detail)
         occurred_at = _stored(item.occurred_at)
         number = str(seq)
         text = (f"{len(number)}:{number}{hashed_piece(occurred_at)}{pieces[0]}{hashed_piece(item.action)}"

@@ -80,11 +80,16 @@ def fire_many(session: Session, actor: Actor, user: User | None, trigger: str, p
 
 @dataclass
 class Moves:
-    """A batch fired in memory (`move_in_memory`), to be written by `write_moves`."""
+    """A batch fired in memory (`move_in_memory`), to be written by `write_moves`: what is left to
+    do then is the database's, and the audit records' chaining. The UPDATEs' rows and the
+    records' details are made here, so that on a read-ahead thread they are made while the
+    database writes the batch before (a tenth of a return's time on PostgreSQL)."""
     trigger: str
     payloads: dict[int, dict]
     outcomes: dict[int, Outcome]
     moved: list[_Moved]
+    updates: list[tuple[tuple[str, ...], list[tuple]]]   # per set of columns written: its rows (`_updates`)
+    details: list[audit.EncodedDetail]                    # each moved case's audit detail, in `moved`'s order
 
 
 def move_in_memory(session: Session, user: User | None, trigger: str, payloads: dict[int, dict], *,
@@ -95,18 +100,19 @@ def move_in_memory(session: Session, user: User | None, trigger: str, payloads: 
     among them is not found); they are moved in place.
     :raise DomainError: as `fire_many`."""
     outcomes, moved = _fire_in_memory(session, user, _spec(trigger), payloads, expected_state, rows)
-    return Moves(trigger, payloads, outcomes, moved)
+    details = [audit.EncodedDetail(audit.canonical_json({
+        "trigger": trigger, "from": m.from_state, "to": m.row.status, "data": payloads[m.row.id],
+        "changes": m.changes, **m.notes})) for m in moved]
+    return Moves(trigger, payloads, outcomes, moved, _updates(moved), details)
 
 
 def write_moves(session: Session, actor: Actor, moves: Moves, action: str = "case.transition") -> dict[int, Outcome]:
     """`fire_many`'s second half: the moved cases written, one audit record each; their outcomes.
     :raise StaleDataError: as `fire_many`."""
     if moves.moved:
-        _write(session, moves.moved)
-        for m in moves.moved:
-            audit.record(session, actor, action, case_id=m.row.id, detail={
-                "trigger": moves.trigger, "from": m.from_state, "to": m.row.status, "data": moves.payloads[m.row.id],
-                "changes": m.changes, **m.notes})
+        _write(session, moves.updates, moves.moved)
+        for m, detail in zip(moves.moved, moves.details):
+            audit.record(session, actor, action, case_id=m.row.id, detail=detail)
     return moves.outcomes
 
 
@@ -216,12 +222,11 @@ _NAMES = ("name_folded", "name_given_first")
 _GUARD = ("id", "version")
 
 
-def _write(session: Session, moved: list[_Moved]) -> None:
-    """Write the moved cases: one bulk UPDATE per set of changed columns (a batch has one or a
-    few: the plain moves, and those with a correction), each row guarded by its read version.
-    Columns a row did not change stay out of its statement: every index on a column written is
-    rewritten, changed or not.
-    :raise StaleDataError: some case's version moved on since it was read."""
+def _updates(moved: list[_Moved]) -> list[tuple[tuple[str, ...], list[tuple]]]:
+    """The moved cases as UPDATEs: one per set of changed columns (a batch has one or a few: the
+    plain moves, and those with a correction), each row its id and read version, then the
+    columns' values. Columns a row did not change stay out of its statement: every index on a
+    column written is rewritten, changed or not."""
     groups: dict[tuple[str, ...], list[_Moved]] = defaultdict(list)
     for m in moved:
         keys = set(_ALWAYS).union(m.changes)
@@ -230,9 +235,15 @@ def _write(session: Session, moved: list[_Moved]) -> None:
         if "full_name" in keys:
             keys.update(_NAMES)
         groups[tuple(sorted(keys))].append(m)
+    return [(columns, [(m.row.id, m.read_version, *(getattr(m.row, key) for key in columns)) for m in group])
+            for columns, group in groups.items()]
+
+
+def _write(session: Session, updates: list[tuple[tuple[str, ...], list[tuple]]], moved: list[_Moved]) -> None:
+    """Write the moved cases (`_updates`), each row guarded by its read version.
+    :raise StaleDataError: some case's version moved on since it was read."""
     sink = BulkSink(session)
-    for columns, group in groups.items():
-        rows = [(m.row.id, m.read_version, *(getattr(m.row, key) for key in columns)) for m in group]
+    for columns, rows in updates:
         written = sink.update(_CASES, _GUARD, columns, rows, bump=("version",))
         if written != len(rows):
             raise StaleDataError(f"bulk transition: {len(rows)} cases read, {written} still at their version")
