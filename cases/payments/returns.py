@@ -72,16 +72,19 @@ def _digits(account: str | None) -> str | None:
 class _Lines:
     by_case: dict[int, object]
     by_id: dict[str, list]
+    statuses: dict[int, S]      # each line's case's state, read with the lines (the preview classifies by it)
 
     @classmethod
     def of(cls, session: Session, list_id: int) -> _Lines:
-        by_case, by_id = {}, defaultdict(list)
-        for line in session.connection().execute(select(*_LINE_FIELDS).where(PaymentLine.list_id == list_id,
-                                                                             PaymentLine.amount > 0)):
+        by_case, by_id, statuses = {}, defaultdict(list), {}
+        for line in session.connection().execute(
+                select(*_LINE_FIELDS, Case.status).join(Case, Case.id == PaymentLine.case_id)
+                .where(PaymentLine.list_id == list_id, PaymentLine.amount > 0)):
             by_case[line.case_id] = line
+            statuses[line.case_id] = line.status
             if line.national_id:
                 by_id[line.national_id].append(line)
-        return cls(by_case, by_id)
+        return cls(by_case, by_id, statuses)
 
     def match(self, row: ReturnRow):
         """(the line, or None with why)."""
@@ -130,6 +133,7 @@ def _money(amount: int) -> str:
 class _Plan:
     table: object
     verdicts: list[Verdict]
+    statuses: dict[int, S]      # the list's cases' states as the plan read them
 
 
 def _check_totals(plist: PaymentList, lines: _Lines, rows: list[ReturnRow], verdicts: list[Verdict],
@@ -200,8 +204,7 @@ class PaymentReturn:
 
     def preview(self, session: Session, scope: Scope, data: bytes, filename: str, progress: Progress) -> Preview:
         plan = self._plan(session, scope, data, filename, progress)
-        for start in range(0, len(plan.verdicts), CHUNK):
-            _classify(session, plan.verdicts[start:start + CHUNK])
+        _classify(plan.verdicts, plan.statuses)
         found = _preview(plan)
         with collector_paused():
             found.plan = encode_plan(plan.verdicts)
@@ -266,7 +269,7 @@ class PaymentReturn:
             verdicts.append(_verdict(row, lines, taken))
         _check_totals(plist, lines, rows, verdicts, _totals_row(table))
         progress(len(rows), len(rows))
-        return _Plan(table, verdicts)
+        return _Plan(table, verdicts, lines.statuses)
 
 
 PAYMENT_RETURN = PaymentReturn()
@@ -287,24 +290,10 @@ def _verdict(row: ReturnRow, lines: _Lines, taken: dict[int, int]) -> Verdict:
     return Verdict(row, PAID if row.paid else UNPAID, line)
 
 
-def _statuses(session: Session, case_ids: list[int]) -> dict[int, S]:
-    found = {}
-    connection = session.connection()     # Core, not the ORM's execution: half the time for 100,000 rows
-    for _batch, among in key_batches(session, Case.id, case_ids):
-        for case_id, status in connection.execute(select(Case.id, Case.status).where(among)):
-            found[case_id] = status
-    return found
-
-
-def _classify(session: Session, chunk: list[Verdict], rows: dict[int, object] | None = None) -> None:
-    """PAID / UNPAID rows of account lines become CONFIRMED / FAILED where the case's state moves;
-    the states read, unless `rows` holds the cases read already."""
-    open_ = _on_account(chunk)
-    if rows is None:
-        statuses = _statuses(session, [v.line.case_id for v in open_])
-    else:
-        statuses = {case_id: row.status for case_id, row in rows.items()}
-    for verdict in open_:
+def _classify(verdicts: list[Verdict], statuses: dict[int, S]) -> None:
+    """PAID / UNPAID rows of account lines become CONFIRMED / FAILED where the case's state
+    (`statuses`, by case id) moves."""
+    for verdict in _on_account(verdicts):
         status = statuses.get(verdict.line.case_id)
         if verdict.row.paid:
             verdict.outcome = CONFIRMED if status is S.ACCOUNT_OPENING else PAID
@@ -331,7 +320,7 @@ def _moves(session: Session, user: User, chunk: list[Verdict], month: str) -> di
     """The chunk's cases read (once: the states that classify them are those the moves start
     from), classified and moved in memory: {outcome: the moves}."""
     rows = read_cases(session, [v.line.case_id for v in _on_account(chunk)])
-    _classify(session, chunk, rows)
+    _classify(chunk, {case_id: row.status for case_id, row in rows.items()})
     moves = {}
     for outcome, trigger, state in _TRIGGERS:
         chosen = [v for v in chunk if v.outcome == outcome]
