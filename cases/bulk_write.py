@@ -63,10 +63,11 @@ class BulkSink:
 
     def update(self, table: Table, keys: Sequence[str], columns: Sequence[str], rows: Sequence[tuple], *,
                bump: Sequence[str] = (), unset: Sequence[str] = ()) -> int:
-        """Set `columns` on the rows matched by `keys` (the table's id first), each of `rows` a tuple of the keys' values then
-        the columns' (Python values, as the models take them: the column types' conversions apply);
-        each column of `bump` goes up by one, and a row whose `unset` columns are not all NULL is
-        left alone. Returns how many rows were written (a caller guarding by a version compares).
+        """Set `columns` on the rows matched by `keys` (the table's id first), each of `rows` a tuple
+        of the keys' values then the columns' (Python values, as the models take them: the column
+        types' conversions apply); each column of `bump` goes up by one, and a row whose `unset`
+        columns are not all NULL is left alone. Returns how many rows were written (a caller
+        guarding by a version compares).
 
         The ORM's executemany spends ~30 µs a row building parameters, and on PostgreSQL one
         statement a row runs the table's statement triggers once a row."""
