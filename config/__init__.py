@@ -60,9 +60,8 @@ class Base:
     # The chain's head is appended here after every verify (outside the database).
     AUDIT_ANCHOR_PATH: str | None = None
     # The pool hands out the connection given back last: a bulk job committing chunk after chunk
-    # keeps one connection, and on SQLite that connection's page cache (another connection's
-    # commit in between would empty it: a return's 100,000-case UPDATE took 4.5 s alternating
-    # between two connections of the pool, ~1 s on one).
+    # keeps one connection, the one `cases.bulk_write.bulk_cache` gave SQLite's large page cache
+    # (handed out first in, first out, a return's chunks alternated between two connections).
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_use_lifo": True}
     # The scheduler: the active one renews its lease every poll; a standby takes over once the
     # lease has expired (within LEASE + POLL seconds of the active one dying).
