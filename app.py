@@ -14,6 +14,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     """Build the web application. Nothing runs at import time; the scheduler is not started here."""
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, overrides or {})
+    # How to build this same app again in a worker process (cases.bulk_read.read_ahead).
+    app.extensions["ansinh_factory"] = (create_app, dict(overrides or {}))
     require_safe_xml()
     register_extensions(app)
     register_input_rules(app)

@@ -15,6 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import bindparam, event, insert, select, update
@@ -96,6 +97,13 @@ def record(session: Session, actor: Actor, action: str, *, case=None, case_id: i
     """Stage one audit record; it is chained and written when the session commits."""
     session.info.setdefault(_PENDING, []).append(
         _Staged(actor, action, case, case_id, proposal, detail, reason, outcome))
+
+
+def record_many(session: Session, actor: Actor, action: str, details: Iterable[tuple[int, dict | EncodedDetail]]) -> None:
+    """Stage one record per (case id, detail) of a bulk write, all of one moment: the write's."""
+    now = utcnow()
+    session.info.setdefault(_PENDING, []).extend(
+        _Staged(actor, action, None, case_id, None, detail, None, "ok", now) for case_id, detail in details)
 
 
 # The bytes a record's hash covers: every field of HASHED in order, each as its length in UTF-8
@@ -184,6 +192,7 @@ def _chained_in_bulk(staged: list[_Staged], seq: int, prev: str) -> tuple[list[t
     hashed both ways, and must agree."""
     rows = []
     actors: dict[tuple, tuple[str, str]] = {}
+    moment, occurred_at, occurred_piece = None, None, None
     for item in staged:
         seq += 1
         actor = item.actor
@@ -195,9 +204,12 @@ def _chained_in_bulk(staged: list[_Staged], seq: int, prev: str) -> tuple[list[t
         case_id = item.case.id if item.case is not None else item.case_id
         proposal_id = item.proposal.id if item.proposal is not None else None
         detail = _detail_text(item.detail)
-        occurred_at = _stored(item.occurred_at)
+        if item.occurred_at is not moment:     # a bulk write's records share theirs (`record_many`)
+            moment = item.occurred_at
+            occurred_at = _stored(moment)
+            occurred_piece = hashed_piece(occurred_at)
         number = str(seq)
-        text = (f"{len(number)}:{number}{hashed_piece(occurred_at)}{pieces[0]}{hashed_piece(item.action)}"
+        text = (f"{len(number)}:{number}{occurred_piece}{pieces[0]}{hashed_piece(item.action)}"
                 f"{hashed_piece(case_id)}{hashed_piece(proposal_id)}{hashed_piece(detail)}"
                 f"{hashed_piece(item.reason)}{pieces[1]}{hashed_piece(prev)}")
         digest = hashlib.sha256(text.encode()).hexdigest()

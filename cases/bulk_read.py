@@ -8,8 +8,12 @@ key by key.
 """
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
 from flask import current_app
@@ -19,6 +23,8 @@ from sqlalchemy.orm import Session
 
 IN_LIST = 900             # SQLite: bound values per IN (...), well under its 32,766
 ARRAY_BATCH = 10_000      # PostgreSQL: keys per array
+
+log = logging.getLogger(__name__)
 
 
 def key_batches(session: Session, column, keys: Sequence) -> Iterator[tuple[list, ColumnElement[bool]]]:
@@ -34,41 +40,73 @@ def key_batches(session: Session, column, keys: Sequence) -> Iterator[tuple[list
 
 
 @contextmanager
-def read_ahead(session: Session) -> Iterator[Callable[..., Future] | None]:
-    """PostgreSQL: `submit(work, *args)` runs `work(reader, *args)` in a thread of its own, with a
-    session of its own (`reader`, rolled back after each work), so a bulk job reads its next batch
-    and works it out in memory while its current batch's writes run on the server; the work's
-    Future. What is read ahead must be written guarded by what was read (a version), since the
-    writer's own session did not read it. None on SQLite: every row its writes step through hands
-    the interpreter's lock back and waits to take it again, so a thread beside them only slows
-    them down."""
-    if session.get_bind().dialect.name != "postgresql":
+def read_ahead(session: Session) -> Iterator[Callable[..., Future | None] | None]:
+    """`submit(work, *args)` runs `work(reader, *args)` in a worker process of the job's own, with
+    a session of its own (`reader`, rolled back after each work), so a bulk job reads its next
+    batch and works it out in memory while this process writes the current one: the work's
+    Future (`taken` gives its result). `work` is a module's function; it, its arguments and its
+    result cross as pickles, so they are plain values. What is read ahead must be written guarded
+    by what was read (a version), since the writer's own session did not read it.
+
+    A process, not a thread: the work is pure Python, and a thread beside the writer took the
+    interpreter's lock from it at every row SQLite steps through and every reply PostgreSQL
+    sends. Spawned, not forked: a forked child inherits the parent's open connections, and on
+    SQLite the bookkeeping of its file locks (SQLite forbids carrying a connection across a
+    fork). The worker builds the same app as this one (`create_app` with the same overrides),
+    which takes it a second or so: it starts as the block opens, while the caller prepares.
+    None where another process cannot see the data (SQLite in memory)."""
+    url = session.get_bind().url
+    factory = current_app.extensions.get("ansinh_factory")
+    if factory is None or (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")):
         yield None
         return
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_started, initargs=factory)
+
+    def submit(work, *args) -> Future | None:
+        try:
+            return pool.submit(_worked, work, *args)
+        except (BrokenProcessPool, RuntimeError):
+            log.warning("read-ahead worker unavailable: the job reads each batch itself", exc_info=True)
+            return None
+
+    try:
+        submit(_ready)      # the worker starts now, not when the first batch is asked of it
+        yield submit
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def taken(future: Future | None):
+    """The read-ahead's result; None when there was none or it failed (logged): the caller then
+    works the batch out itself."""
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 - the batch is still done, by the writer itself
+        log.warning("read-ahead failed: the job reads the batch itself", exc_info=True)
+        return None
+
+
+def _worker_started(create_app, overrides: dict) -> None:
+    """In the worker process: the app, and an app context held for the worker's life. The worker
+    yields the processor to the writer and its database server: it works ahead, they wait on
+    each other, and each chunk waits on them."""
+    os.nice(10)
+    app = create_app(overrides)
+    app.app_context().push()
+
+
+def _ready(reader: Session) -> None:
+    return None
+
+
+def _worked(work, *args):
     from extensions import db      # late: the extension imports the models
 
-    app = current_app._get_current_object()
-    contexts = []
-
-    def enter() -> None:
-        context = app.app_context()
-        context.push()          # the thread's own app context: its own scoped session
-        contexts.append(context)
-
-    def run(work, *args):
-        reader = db.session
-        try:
-            return work(reader, *args)
-        finally:
-            reader.rollback()
-
-    def leave() -> None:
-        db.session.remove()
-        contexts.pop().pop()
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as thread:
-        thread.submit(enter).result()
-        try:
-            yield lambda work, *args: thread.submit(run, work, *args)
-        finally:
-            thread.submit(leave).result()
+    reader = db.session
+    try:
+        return work(reader, *args)
+    finally:
+        reader.rollback()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence, Sized
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import DateTime, Table, func, select, text
@@ -25,6 +26,31 @@ from sqlalchemy.orm import Session
 # re-read for every random insert into the ID-number and queue indexes.
 BULK_CACHE_KIB = 512 * 1024
 UPDATE_CHUNK = 5_000    # rows per UPDATE … FROM unnest(…) on PostgreSQL: one array per column
+
+
+@dataclass(frozen=True)
+class Converted:
+    """Rows' values a column at a time, each column's conversion applied (`converted`)."""
+    names: tuple[str, ...]
+    columns: list[tuple]
+
+    @property
+    def count(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+
+def converted(dialect: Dialect, table: Table, names: Sequence[str], rows: Sequence[tuple]) -> Converted:
+    """`rows` (each a tuple of the `names` columns' Python values) as `BulkSink.update` sends them:
+    a column at a time, each column's conversion applied to its values. Most columns have none,
+    and a call per value of every row cost a second for 100,000 rows of ten columns."""
+    columns = list(zip(*rows))
+    if not columns:
+        return Converted(tuple(names), [])
+    for at, name in enumerate(names):
+        convert = _converter(table.c[name], dialect)
+        if convert is not None:
+            columns[at] = tuple(map(convert, columns[at]))
+    return Converted(tuple(names), columns)
 
 
 class BulkSink:
@@ -61,7 +87,7 @@ class BulkSink:
         else:
             raise RuntimeError(f"bulk writing on {self.dialect}: SQLite and PostgreSQL only")
 
-    def update(self, table: Table, keys: Sequence[str], columns: Sequence[str], rows: Sequence[tuple], *,
+    def update(self, table: Table, keys: Sequence[str], columns: Sequence[str], rows: Sequence[tuple] | Converted, *,
                bump: Sequence[str] = (), unset: Sequence[str] = ()) -> int:
         """Set `columns` on the rows matched by `keys` (the table's id first), each of `rows` a tuple
         of the keys' values then the columns' (Python values, as the models take them: the column
@@ -69,26 +95,20 @@ class BulkSink:
         columns are not all NULL is left alone. Returns how many rows were written (a caller
         guarding by a version compares).
 
+        `rows` may come `Converted` already (where there was time, in a read-ahead worker).
+
         The ORM's executemany spends ~30 µs a row building parameters, and on PostgreSQL one
         statement a row runs the table's statement triggers once a row."""
-        if not rows:
+        if not isinstance(rows, Converted):
+            rows = converted(self.connection.dialect, table, (*keys, *columns), rows)
+        elif rows.names != (*keys, *columns):
+            raise ValueError(f"rows converted for {rows.names}, written to {(*keys, *columns)}")
+        if not rows.count:
             return 0
-        values = self._columns(table, (*keys, *columns), rows)
+        values = rows.columns
         if self.dialect == "postgresql":
             return self._update_unnest(table, keys, columns, values, bump, unset)
         return self._update_from_batch(table, keys, columns, values, bump, unset)
-
-    def _columns(self, table: Table, names: Sequence[str], rows: Sequence[tuple]) -> list[tuple]:
-        """The rows' values a column at a time, each column's conversion applied to its values:
-        most columns have none, and a call per value of every row cost a second for 100,000 rows
-        of ten columns."""
-        dialect = self.connection.dialect
-        columns = list(zip(*rows))
-        for at, name in enumerate(names):
-            convert = _converter(table.c[name], dialect)
-            if convert is not None:
-                columns[at] = tuple(map(convert, columns[at]))
-        return columns
 
     def _update_unnest(self, table: Table, keys, columns, values: list[tuple], bump, unset) -> int:
         """`values`: a tuple of values for each key, then each column."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import zlib
+from contextlib import contextmanager
 from datetime import date
 from io import BytesIO
 
@@ -273,22 +274,21 @@ def test_a_chunk_meeting_a_case_changed_meanwhile_is_done_again_with_one_record_
     assert verify_chain(db.session).ok
 
 
-@pytest.mark.postgresql
 def test_a_chunk_read_ahead_meeting_a_case_changed_meanwhile_is_done_again(app, world, people, monkeypatch):
-    """On PostgreSQL the next chunk is read and moved in memory on a thread of its own while the
-    current one is written. Another officer's edit, committed after that read, makes the chunk's
-    write find a newer version: the chunk starts again from the database, each case moving once."""
+    """A worker process reads the next chunks and moves them in memory while the current one is
+    written. Another officer's edit, committed after that read and before the chunk is written,
+    makes the write find a newer version: the chunk starts again from the database, each case
+    moving once."""
     c = world["cases"]
-    read, raced = bulk_transitions._read, []
+    apply_chunk, raced = returns._apply_chunk, []
 
-    def read_then_someone_edits(session, case_ids):
-        rows = list(read(session, case_ids))
-        if threading.current_thread().name.startswith("read-ahead") and not raced:
-            raced.append(case_ids[0])
+    def someone_edits_then_apply(session, scope, chunk, job_id, month, moved=None):
+        if moved is not None and not raced:     # read ahead; no transaction of the import's is open
+            raced.append(chunk[0].line.case_id)
             with db.engine.begin() as other:
-                other.execute(update(Case).where(Case.id == case_ids[0]).values(version=Case.version + 1))
-        return rows
-    monkeypatch.setattr(bulk_transitions, "_read", read_then_someone_edits)
+                other.execute(update(Case).where(Case.id == raced[0]).values(version=Case.version + 1))
+        return apply_chunk(session, scope, chunk, job_id, month, moved)
+    monkeypatch.setattr(returns, "_apply_chunk", someone_edits_then_apply)
     monkeypatch.setattr(returns, "CHUNK", 2)
     since = last_seq()
 
@@ -303,6 +303,30 @@ def test_a_chunk_read_ahead_meeting_a_case_changed_meanwhile_is_done_again(app, 
     moved = [r.case_id for r in audit_records(since) if r.action == "case.transition"]
     assert sorted(moved) == sorted((c["opening"], c["closed"], c["moved_away"]))
     assert len(outcomes(world["list"])) == 5
+    assert verify_chain(db.session).ok
+
+
+def test_an_import_whose_worker_fails_does_every_chunk_itself(app, world, people, monkeypatch):
+    """The read-ahead worker is help, not a part the import depends on: when its work fails (here
+    it cannot even unpickle the work it is given) the import reads and moves each chunk itself."""
+    ahead = returns.read_ahead
+
+    @contextmanager
+    def failing_worker(session):
+        with ahead(session) as submit:
+            yield lambda work, *args: submit(work, *args, threading.Lock())   # a lock does not pickle
+    monkeypatch.setattr(returns, "read_ahead", failing_worker)
+    monkeypatch.setattr(returns, "CHUNK", 2)
+    since = last_seq()
+
+    job = run(app, people["officer"], world["list"], the_return(world, REPLIES))
+
+    assert job.state is ListJobState.DONE, job.error
+    assert json.loads(job.counts) == {"confirmed": 1, "paid": 1, "failed": 2, "unpaid": 1, "already": 0,
+                                      "unmatched": 0, "rejected": 0}
+    moved = [r.case_id for r in audit_records(since) if r.action == "case.transition"]
+    assert sorted(moved) == sorted((c_id for name, c_id in world["cases"].items()
+                                    if name in ("opening", "closed", "moved_away")))
     assert verify_chain(db.session).ok
 
 

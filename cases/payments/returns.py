@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from concurrent.futures import Future
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from babel.numbers import format_decimal
@@ -29,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases.bulk_read import key_batches, read_ahead
+from cases.bulk_read import key_batches, read_ahead, taken
 from cases.bulk_transitions import Moves, move_in_memory, read_cases, write_moves
 from cases.bulk_write import BulkSink, bulk_cache
 from cases.changes import local_today, utcnow
@@ -219,16 +221,21 @@ class PaymentReturn:
         month = session.scalar(select(PaymentList.month).where(PaymentList.id == scope.payment_list_id)).isoformat()
         starts = range(start_row, len(verdicts), CHUNK)
         # The plan's objects stay out of the collector's passes; SQLite keeps its indexes' pages
-        # from chunk to chunk. On PostgreSQL the next chunk is read and moved in memory while this
-        # one's writes run on the server (cases.bulk_read).
-        with heap_frozen(), bulk_cache(session), read_ahead(session) as submit:
-            ahead = None
+        # from chunk to chunk. With more than one chunk, a worker process reads the next chunk's
+        # cases and moves them in memory while this one's are written (cases.bulk_read).
+        ahead_of = read_ahead(session) if len(starts) > 1 else nullcontext()
+        with heap_frozen(), bulk_cache(session), ahead_of as submit:
+            ahead: dict[int, Future] = {}
             for n, start in enumerate(starts):
                 chunk = verdicts[start:start + CHUNK]
-                moves = ahead.result() if ahead is not None else None
-                if submit is not None and n + 1 < len(starts):
-                    ahead = submit(_moved_ahead, scope.user.id, verdicts[starts[n + 1]:starts[n + 1] + CHUNK], month)
-                counts = _apply_chunk(session, scope, chunk, job_id, month, moves)
+                # Two chunks asked ahead, so that a slow one of the worker's seldom keeps this
+                # process waiting; the first is this process's own while the worker starts.
+                for later in (n + 1, n + 2):
+                    if submit is not None and later < len(starts) and later not in ahead:
+                        ahead[later] = submit(_moves, scope.user.id,
+                                              _accounts(verdicts[starts[later]:starts[later] + CHUNK]), month)
+                moved = taken(ahead.pop(n, None))
+                counts = _apply_chunk(session, scope, chunk, job_id, month, moved)
                 session.flush()
                 checkpoint(start + len(chunk), counts)
         # The return may complete a third unpaid month: the watcher looks at this list's cases now
@@ -294,21 +301,28 @@ def _classify(verdicts: list[Verdict], statuses: dict[int, S]) -> None:
     """PAID / UNPAID rows of account lines become CONFIRMED / FAILED where the case's state
     (`statuses`, by case id) moves."""
     for verdict in _on_account(verdicts):
-        status = statuses.get(verdict.line.case_id)
-        if verdict.row.paid:
-            verdict.outcome = CONFIRMED if status is S.ACCOUNT_OPENING else PAID
-        else:
-            verdict.outcome = FAILED if status is S.PAID_BY_ACCOUNT else UNPAID
+        verdict.outcome = _outcome(verdict.row.paid, statuses.get(verdict.line.case_id))
+
+
+def _outcome(paid: bool, status: S | None) -> str:
+    if paid:
+        return CONFIRMED if status is S.ACCOUNT_OPENING else PAID
+    return FAILED if status is S.PAID_BY_ACCOUNT else UNPAID
 
 
 def _on_account(chunk: list[Verdict]) -> list[Verdict]:
     return [v for v in chunk if v.outcome in (PAID, UNPAID, CONFIRMED, FAILED) and not v.line.in_cash]
 
 
-def _payload(verdict: Verdict, month: str) -> dict:
-    if verdict.outcome == CONFIRMED:
-        return {"month_paid": month, "reference": verdict.row.reference}
-    code, note = failure_reason(verdict.row.reason)
+def _accounts(chunk: list[Verdict]) -> list[tuple[int, bool, str | None, str | None]]:
+    """The chunk's account rows as `_moves` takes them: (case id, paid, reference, reason)."""
+    return [(v.line.case_id, v.row.paid, v.row.reference, v.row.reason) for v in _on_account(chunk)]
+
+
+def _payload(outcome: str, reference: str | None, reason: str | None, month: str) -> dict:
+    if outcome == CONFIRMED:
+        return {"month_paid": month, "reference": reference}
+    code, note = failure_reason(reason)
     return {"reason": code, "note": note}
 
 
@@ -316,28 +330,25 @@ _TRIGGERS = ((CONFIRMED, "confirm_account_payment", S.ACCOUNT_OPENING),
              (FAILED, "report_payment_failure", S.PAID_BY_ACCOUNT))
 
 
-def _moves(session: Session, user: User, chunk: list[Verdict], month: str) -> dict[str, Moves]:
-    """The chunk's cases read (once: the states that classify them are those the moves start
-    from), classified and moved in memory: {outcome: the moves}."""
-    rows = read_cases(session, [v.line.case_id for v in _on_account(chunk)])
-    _classify(chunk, {case_id: row.status for case_id, row in rows.items()})
-    moves = {}
-    for outcome, trigger, state in _TRIGGERS:
-        chosen = [v for v in chunk if v.outcome == outcome]
-        if chosen:
-            moves[outcome] = move_in_memory(session, user, trigger, {v.line.case_id: _payload(v, month) for v in chosen},
-                                            expected_state=state, rows=rows)
-    return moves
-
-
-def _moved_ahead(reader: Session, user_id: int, chunk: list[Verdict], month: str) -> dict[str, Moves]:
-    """`_moves` on the read-ahead thread's own session (and its own copy of the user)."""
-    return _moves(reader, reader.get(User, user_id), chunk, month)
+def _moves(session: Session, user_id: int, accounts: list[tuple], month: str) -> tuple[dict[int, S], dict[str, Moves]]:
+    """A chunk's account rows (`_accounts`): their cases read (once: the states that classify
+    them are those the moves start from) and moved in memory. (each case's state as read,
+    {outcome: the moves}); plain values, so that a read-ahead worker can make them."""
+    rows = read_cases(session, [case_id for case_id, *_rest in accounts])
+    statuses = {case_id: row.status for case_id, row in rows.items()}
+    payloads = {outcome: {} for outcome, _trigger, _state in _TRIGGERS}
+    for case_id, paid, reference, reason in accounts:
+        outcome = _outcome(paid, statuses.get(case_id))
+        if outcome in payloads:
+            payloads[outcome][case_id] = _payload(outcome, reference, reason, month)
+    user = session.get(User, user_id)
+    return statuses, {outcome: move_in_memory(session, user, trigger, payloads[outcome], expected_state=state, rows=rows)
+                      for outcome, trigger, state in _TRIGGERS if payloads[outcome]}
 
 
 def _apply_chunk(session: Session, scope: Scope, chunk: list[Verdict], job_id: int, month: str,
-                 moves: dict[str, Moves] | None = None) -> dict:
-    """Write the chunk's transitions (`moves`, when they were worked out ahead) and store its
+                 moved: tuple[dict[int, S], dict[str, Moves]] | None = None) -> dict:
+    """Write the chunk's transitions (`moved`, when `_moves` worked them out ahead) and store its
     outcomes; a case changed meanwhile by someone else makes the chunk start again from what the
     database holds now.
 
@@ -348,9 +359,9 @@ def _apply_chunk(session: Session, scope: Scope, chunk: list[Verdict], job_id: i
         if attempt:
             session.rollback()      # the attempt's writes, and its audit records staged
             _refresh(session, chunk)
-            moves = None
-        if moves is None:
-            moves = _moves(session, scope.user, chunk, month)
+            moved = None
+        statuses, moves = moved or _moves(session, scope.user.id, _accounts(chunk), month)
+        _classify(chunk, statuses)
         try:
             for outcome, _trigger, _state in _TRIGGERS:
                 if outcome in moves:
