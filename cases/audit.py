@@ -9,13 +9,12 @@ still make one unbroken chain.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import hashlib
 import json
+from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import bindparam, event, insert, select, update
