@@ -12,8 +12,8 @@ import gc
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
@@ -40,21 +40,50 @@ def key_batches(session: Session, column, keys: Sequence) -> Iterator[tuple[list
             yield batch, column.in_(batch)
 
 
+class ReadAhead:
+    """A worker process of the job's own (`read_ahead`): `submit(work, *args)` runs
+    `work(reader, *args)` there, `reader` a session of its own (rolled back after each work), and
+    gives the work's Future (`taken` gives its result), or None where the caller is to do the work
+    itself: while the worker is still starting, or when it has broken (logged).
+
+    The worker takes a second or two to start (a new interpreter, the app built); the job does
+    its first batches itself meanwhile, instead of waiting for the worker's first answer."""
+
+    def __init__(self, pool: ProcessPoolExecutor):
+        self._pool = pool
+        self._ready = pool.submit(_worked, _ready)      # the worker starts now, not at the first batch
+
+    @property
+    def started(self) -> bool:
+        return self._ready.done()
+
+    def wait_started(self, timeout: float = 60) -> None:
+        """Block until the worker has started or failed to (a test's slow writer)."""
+        wait([self._ready], timeout)
+
+    def submit(self, work, *args) -> Future | None:
+        if not self.started:
+            return None
+        try:
+            return self._pool.submit(_worked, work, *args)
+        except (BrokenProcessPool, RuntimeError):
+            log.warning("read-ahead worker unavailable: the job reads each batch itself", exc_info=True)
+            return None
+
+
 @contextmanager
-def read_ahead(session: Session) -> Iterator[Callable[..., Future | None] | None]:
-    """`submit(work, *args)` runs `work(reader, *args)` in a worker process of the job's own, with
-    a session of its own (`reader`, rolled back after each work), so a bulk job reads its next
-    batch and works it out in memory while this process writes the current one: the work's
-    Future (`taken` gives its result). `work` is a module's function; it, its arguments and its
-    result cross as pickles, so they are plain values. What is read ahead must be written guarded
-    by what was read (a version), since the writer's own session did not read it.
+def read_ahead(session: Session) -> Iterator[ReadAhead | None]:
+    """A worker process (`ReadAhead`), so that a bulk job reads its next batch and works it out in
+    memory while this process writes the current one. `work` is a module's function; it, its
+    arguments and its result cross as pickles, so they are plain values. What is read ahead must
+    be written guarded by what was read (a version), since the writer's own session did not
+    read it.
 
     A process, not a thread: the work is pure Python, and a thread beside the writer took the
     interpreter's lock from it at every row SQLite steps through and every reply PostgreSQL
     sends. Spawned, not forked: a forked child inherits the parent's open connections, and on
     SQLite the bookkeeping of its file locks (SQLite forbids carrying a connection across a
-    fork). The worker builds the same app as this one (`create_app` with the same overrides),
-    which takes it a second or so: it starts as the block opens, while the caller prepares.
+    fork). The worker builds the same app as this one (`create_app` with the same overrides).
     None where another process cannot see the data (SQLite in memory)."""
     url = session.get_bind().url
     factory = current_app.extensions.get("ansinh_factory")
@@ -63,17 +92,8 @@ def read_ahead(session: Session) -> Iterator[Callable[..., Future | None] | None
         return
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_started, initargs=factory)
-
-    def submit(work, *args) -> Future | None:
-        try:
-            return pool.submit(_worked, work, *args)
-        except (BrokenProcessPool, RuntimeError):
-            log.warning("read-ahead worker unavailable: the job reads each batch itself", exc_info=True)
-            return None
-
     try:
-        submit(_ready)      # the worker starts now, not when the first batch is asked of it
-        yield submit
+        yield ReadAhead(pool)
     finally:
         # Not waited for: the worker's work is done or cancelled, and its exit (its interpreter
         # torn down, 0.6 s) is no business of the job's.

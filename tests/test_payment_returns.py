@@ -274,6 +274,17 @@ def test_a_chunk_meeting_a_case_changed_meanwhile_is_done_again_with_one_record_
     assert verify_chain(db.session).ok
 
 
+def _started_worker(read_ahead):
+    """`read_ahead` whose worker has started before the first chunk (as with a slow writer): the
+    import does its chunks itself only until then, and these few chunks would be done before."""
+    @contextmanager
+    def started(session):
+        with read_ahead(session) as worker:
+            worker.wait_started()
+            yield worker
+    return started
+
+
 def test_a_chunk_read_ahead_meeting_a_case_changed_meanwhile_is_done_again(app, world, people, monkeypatch):
     """A worker process reads the next chunks and moves them in memory while the current one is
     written. Another officer's edit, committed after that read and before the chunk is written,
@@ -281,6 +292,7 @@ def test_a_chunk_read_ahead_meeting_a_case_changed_meanwhile_is_done_again(app, 
     moving once."""
     c = world["cases"]
     apply_chunk, raced = returns._apply_chunk, []
+    monkeypatch.setattr(returns, "read_ahead", _started_worker(returns.read_ahead))
 
     def someone_edits_then_apply(session, scope, chunk, job_id, month, moved=None):
         if moved is not None and not raced:     # read ahead; no transaction of the import's is open
@@ -309,12 +321,20 @@ def test_a_chunk_read_ahead_meeting_a_case_changed_meanwhile_is_done_again(app, 
 def test_an_import_whose_worker_fails_does_every_chunk_itself(app, world, people, monkeypatch):
     """The read-ahead worker is help, not a part the import depends on: when its work fails (here
     it cannot even unpickle the work it is given) the import reads and moves each chunk itself."""
-    ahead = returns.read_ahead
+    ahead = _started_worker(returns.read_ahead)
+
+    class FailingWork:
+        def __init__(self, worker):
+            self.worker, self.started = worker, worker.started
+
+        def submit(self, work, *args):
+            return self.worker.submit(work, *args, threading.Lock())    # a lock does not pickle
 
     @contextmanager
     def failing_worker(session):
-        with ahead(session) as submit:
-            yield lambda work, *args: submit(work, *args, threading.Lock())   # a lock does not pickle
+        with ahead(session) as worker:
+            assert worker.started
+            yield FailingWork(worker)
     monkeypatch.setattr(returns, "read_ahead", failing_worker)
     monkeypatch.setattr(returns, "CHUNK", 2)
     since = last_seq()
@@ -328,6 +348,29 @@ def test_an_import_whose_worker_fails_does_every_chunk_itself(app, world, people
     assert sorted(moved) == sorted((c_id for name, c_id in world["cases"].items()
                                     if name in ("opening", "closed", "moved_away")))
     assert verify_chain(db.session).ok
+
+
+def test_an_import_does_not_wait_for_a_worker_still_starting(app, world, people, monkeypatch):
+    """Until its worker has started, the import reads and moves each chunk itself, asking the
+    worker for nothing."""
+    class Starting:
+        started = False
+
+        def submit(self, work, *args):
+            raise AssertionError("a chunk asked of a worker still starting")
+
+    @contextmanager
+    def starting_worker(session):
+        yield Starting()
+    monkeypatch.setattr(returns, "read_ahead", starting_worker)
+    monkeypatch.setattr(returns, "CHUNK", 2)
+
+    job = run(app, people["officer"], world["list"], the_return(world, REPLIES))
+
+    assert job.state is ListJobState.DONE, job.error
+    assert json.loads(job.counts) == {"confirmed": 1, "paid": 1, "failed": 2, "unpaid": 1, "already": 0,
+                                      "unmatched": 0, "rejected": 0}
+    assert case_row(world["cases"]["opening"])["status"] is S.PAID_BY_ACCOUNT
 
 
 @pytest.mark.parametrize("wrong, named", [

@@ -221,19 +221,23 @@ class PaymentReturn:
         month = session.scalar(select(PaymentList.month).where(PaymentList.id == scope.payment_list_id)).isoformat()
         starts = range(start_row, len(verdicts), CHUNK)
         # The plan's objects stay out of the collector's passes; SQLite keeps its indexes' pages
-        # from chunk to chunk. With more than one chunk, a worker process reads the next chunk's
-        # cases and moves them in memory while this one's are written (cases.bulk_read).
+        # from chunk to chunk. With more than one chunk, a worker process reads the next chunks'
+        # cases and moves them in memory while this one's are written (cases.bulk_read); the
+        # chunks before it has started are this process's own.
         ahead_of = read_ahead(session) if len(starts) > 1 else nullcontext()
-        with heap_frozen(), bulk_cache(session), ahead_of as submit:
+        with heap_frozen(), bulk_cache(session), ahead_of as worker:
             ahead: dict[int, Future] = {}
             for n, start in enumerate(starts):
                 chunk = verdicts[start:start + CHUNK]
                 # Two chunks asked ahead, so that a slow one of the worker's seldom keeps this
-                # process waiting; the first is this process's own while the worker starts.
+                # process waiting.
                 for later in (n + 1, n + 2):
-                    if submit is not None and later < len(starts) and later not in ahead:
-                        ahead[later] = submit(_moves, scope.user.id,
-                                              _accounts(verdicts[starts[later]:starts[later] + CHUNK]), month)
+                    if worker is None or not worker.started or later >= len(starts) or later in ahead:
+                        continue
+                    future = worker.submit(_moves, scope.user.id,
+                                           _accounts(verdicts[starts[later]:starts[later] + CHUNK]), month)
+                    if future is not None:
+                        ahead[later] = future
                 moved = taken(ahead.pop(n, None))
                 counts = _apply_chunk(session, scope, chunk, job_id, month, moved)
                 session.flush()
