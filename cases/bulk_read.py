@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
 from flask import current_app
-from sqlalchemy import ColumnElement, any_, bindparam
+from sqlalchemy import ColumnElement, Select, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,21 @@ def key_batches(session: Session, column, keys: Sequence) -> Iterator[tuple[list
             yield batch, column == any_(bindparam(None, batch, type_=ARRAY(column.type)))
         else:
             yield batch, column.in_(batch)
+
+
+def driver_rows(session: Session, statement: Select) -> list[tuple]:
+    """`statement`'s rows as the database driver's own tuples, for reads of a hundred thousand rows
+    and more: no SQLAlchemy row a row and no column type's conversion, so values come as stored
+    (an enum as its text, a boolean as 0 / 1 on SQLite, a datetime as text there). A row object
+    and a conversion a row were half the time of such reads. Bound values are written into the
+    statement: the app's own (ids, dates, numbers), never a user's text."""
+    connection = session.connection()
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 class ReadAhead:

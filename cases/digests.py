@@ -31,6 +31,7 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import String, exists, func, insert, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
+from cases.bulk_read import driver_rows
 from cases.calendar import working_calendar
 from cases.changes import day_text, reader_language, to_local, utcnow, written
 from cases.collector import collector_paused
@@ -230,12 +231,7 @@ class _Escalated:
                    type_coerce(Escalation.stay_started_at, String))
             .join(Case, Case.id == Escalation.case_id)
             .where(Escalation.escalated_on == escalated_on))
-        cursor = connection.connection.driver_connection.cursor()
-        try:
-            cursor.execute(str(escalated.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})))
-            self.rows = cursor.fetchall()
-        finally:
-            cursor.close()
+        self.rows = driver_rows(session, escalated)
         self.triggers = dict(connection.execute(
             select(Escalation.proposal_id, Proposal.trigger).join(Proposal, Proposal.id == Escalation.proposal_id)
             .where(Escalation.escalated_on == escalated_on)).tuples().all())
