@@ -32,7 +32,7 @@ from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases.bulk_read import driver_rows, key_batches, read_ahead, taken
+from cases.bulk_read import ReadAhead, driver_rows, key_batches, read_ahead, taken
 from cases.bulk_transitions import Moves, move_in_memory, read_cases, write_moves
 from cases.bulk_write import BulkSink, bulk_cache
 from cases.changes import local_today, utcnow
@@ -233,38 +233,47 @@ class PaymentReturn:
 
     def apply(self, session: Session, scope: Scope, data: bytes, filename: str, start_row: int,
               checkpoint: Checkpoint, plan: bytes | None = None) -> None:
-        verdicts = self._replanned(session, scope, plan) if plan is not None else None
-        if verdicts is None:
-            verdicts = self._plan(session, scope, data, filename, lambda done, total: None).verdicts
-        job_id = _job_id(session, scope, data)
-        month = session.scalar(select(PaymentList.month).where(PaymentList.id == scope.payment_list_id)).isoformat()
-        starts = range(start_row, len(verdicts), CHUNK)
-        # The plan's objects stay out of the collector's passes; SQLite keeps its indexes' pages
-        # from chunk to chunk. With more than one chunk, a worker process reads the next chunks'
-        # cases and moves them in memory while this one's are written (cases.bulk_read); the
-        # chunks before it has started are this process's own.
-        ahead_of = read_ahead(session) if len(starts) > 1 else nullcontext()
-        with heap_frozen(), bulk_cache(session), ahead_of as worker:
-            ahead: dict[int, Future] = {}
-            for n, start in enumerate(starts):
-                chunk = verdicts[start:start + CHUNK]
-                # Two chunks asked ahead, so that a slow one of the worker's seldom keeps this
-                # process waiting.
-                for later in (n + 1, n + 2):
-                    if worker is None or not worker.started or later >= len(starts) or later in ahead:
-                        continue
-                    future = worker.submit(_moves, scope.user.id,
-                                           _accounts(verdicts[starts[later]:starts[later] + CHUNK]), month)
-                    if future is not None:
-                        ahead[later] = future
-                moved = taken(ahead.pop(n, None))
-                counts = _apply_chunk(session, scope, chunk, job_id, month, moved)
-                session.flush()
-                checkpoint(start + len(chunk), counts)
+        signed_list_for(session, scope.user, scope.payment_list_id)
+        job_id, rows = _import_job(session, scope, data)
+        # With more than one chunk to do, a worker process reads the next chunks' cases and moves
+        # them in memory while this one's are written (cases.bulk_read). It is started first, so
+        # that its start overlaps the plan's decoding; the chunks before it has started are this
+        # process's own.
+        ahead_of = read_ahead(session) if (rows or 0) - start_row > CHUNK else nullcontext()
+        with ahead_of as worker:
+            verdicts = self._replanned(session, scope, plan) if plan is not None else None
+            if verdicts is None:
+                verdicts = self._plan(session, scope, data, filename, lambda done, total: None).verdicts
+            month = session.scalar(select(PaymentList.month).where(PaymentList.id == scope.payment_list_id)).isoformat()
+            starts = range(start_row, len(verdicts), CHUNK)
+            # The plan's objects stay out of the collector's passes; SQLite keeps its indexes'
+            # pages from chunk to chunk.
+            with heap_frozen(), bulk_cache(session):
+                self._chunks(session, scope, verdicts, starts, job_id, month, worker, checkpoint)
         # The return may complete a third unpaid month: the watcher looks at this list's cases now
         # (idempotent, so a resumed import asks again safely).
         proposed = propose_suspensions_for_unpaid_months(session, local_today(), list_id=scope.payment_list_id)
         checkpoint(len(verdicts), {SUSPENSION_PROPOSED: proposed["proposed"]} if proposed["proposed"] else {})
+
+    @staticmethod
+    def _chunks(session: Session, scope: Scope, verdicts: list[Verdict], starts: range, job_id: int, month: str,
+                worker: ReadAhead | None, checkpoint: Checkpoint) -> None:
+        ahead: dict[int, Future] = {}
+        for n, start in enumerate(starts):
+            chunk = verdicts[start:start + CHUNK]
+            # Two chunks asked ahead, so that a slow one of the worker's seldom keeps this process
+            # waiting.
+            for later in (n + 1, n + 2):
+                if worker is None or not worker.started or later >= len(starts) or later in ahead:
+                    continue
+                future = worker.submit(_moves, scope.user.id,
+                                       _accounts(verdicts[starts[later]:starts[later] + CHUNK]), month)
+                if future is not None:
+                    ahead[later] = future
+            moved = taken(ahead.pop(n, None))
+            counts = _apply_chunk(session, scope, chunk, job_id, month, moved)
+            session.flush()
+            checkpoint(start + len(chunk), counts)
 
     def _replanned(self, session: Session, scope: Scope, plan: bytes) -> list[Verdict] | None:
         """The preview's verdicts (cases.payments.return_rows: what cannot have changed since),
@@ -457,15 +466,16 @@ def _store_exceptions(session: Session, list_id: int, job_id: int, verdicts: lis
                                     problem=str(verdict.refusals[0])[:300] if verdict.refusals else ""))
 
 
-def _job_id(session: Session, scope: Scope, data: bytes) -> int:
-    """The import's own job (the lines and exceptions name it). :raise DomainError: none is importing."""
-    job_id = session.scalar(select(ListJob.id).where(
+def _import_job(session: Session, scope: Scope, data: bytes) -> tuple[int, int | None]:
+    """The import's own job (the lines and exceptions name it): its id, and the rows its preview
+    read. :raise DomainError: none is importing."""
+    job = session.execute(select(ListJob.id, ListJob.rows_total).where(
         ListJob.kind == ListKind.PAYMENT_RETURN, ListJob.payment_list_id == scope.payment_list_id,
         ListJob.owner_id == scope.user.id, ListJob.state == ListJobState.IMPORTING,
-        ListJob.content_sha256 == hashlib.sha256(data).hexdigest()).order_by(ListJob.id.desc()).limit(1))
-    if job_id is None:
+        ListJob.content_sha256 == hashlib.sha256(data).hexdigest()).order_by(ListJob.id.desc()).limit(1)).first()
+    if job is None:
         raise DomainError(_("Tệp trả về chỉ được nhập qua một lần tải lên đang chạy."))
-    return job_id
+    return job.id, job.rows_total
 
 
 def _preview(plan: _Plan) -> Preview:
