@@ -5,6 +5,10 @@ SQLite takes an IN list of up to 900 bound values. PostgreSQL is given one array
 (`column = ANY(%s)`): an IN list of 900 parameters is parsed and planned anew at every statement,
 which cost a 100,000-row return three seconds; an array is one parameter, probed in the index
 key by key.
+
+Also here, for the same jobs: a large read as the driver's own tuples (`driver_rows`), and a
+worker process that reads and works out the next batch while the job writes the current one
+(`read_ahead`).
 """
 from __future__ import annotations
 
